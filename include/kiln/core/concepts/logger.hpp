@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/core/concepts/logger.hpp — what a logger must offer the Trainer.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+
+#include <kiln/core/log_buffer.hpp>
+
+namespace kiln {
+
+/// A destination for logged metrics (Lightning's Logger).
+///
+/// *Requires*: `log_metrics(const MetricMap&, std::int64_t step)` and `save()` (flush to disk).
+/// *Optional*: `on(Event, Trainer&)` handlers like a callback; `finalize()` at the end of fit;
+/// `log_dir()`.
+/// *Models*: kiln::CsvLogger.
+template <class L>
+concept Logger = requires(L& l, const MetricMap& m, std::int64_t step) {
+  l.log_metrics(m, step);
+  l.save();
+};
+
+}  // namespace kiln

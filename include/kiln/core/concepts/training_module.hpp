@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/core/concepts/training_module.hpp — what a module must have for Trainer::fit.
+#pragma once
+#include <concepts>
+#include <type_traits>
+
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+
+#include <kiln/core/optimizer_config.hpp>
+#include <kiln/core/step_context.hpp>
+
+namespace kiln {
+namespace detail {
+
+template <class M>
+concept torch_module = std::derived_from<M, torch::nn::Module>;
+
+/// The module has a non-template, non-overloaded member called training_step.
+template <class M>
+concept names_training_step = requires { &M::training_step; };
+
+template <class M, class Batch>
+concept has_training_step = requires(M& m, Batch& b, StepContext& ctx) { m.training_step(b, ctx); };
+
+template <class M, class Batch>
+using training_step_result = decltype(std::declval<M&>().training_step(std::declval<Batch&>(), std::declval<StepContext&>()));
+
+template <class M>
+concept has_configure_optimizers = requires(M& m) { m.configure_optimizers(); };
+
+template <class M>
+concept configure_optimizers_returns_optimizers =
+    optimizers_return<std::remove_cvref_t<decltype(std::declval<M&>().configure_optimizers())>>;
+
+/// Manual optimization: the module declares `static constexpr bool automatic_optimization = false`.
+template <class M>
+inline constexpr bool automatic_optimization = [] {
+  if constexpr (requires { M::automatic_optimization; }) return bool(M::automatic_optimization);
+  else return true;
+}();
+
+template <class M, class Batch>
+concept training_step_returns_loss = has_training_step<M, Batch> &&
+    (std::same_as<std::remove_cvref_t<training_step_result<M, Batch>>, at::Tensor> ||
+     (!automatic_optimization<M> && std::is_void_v<training_step_result<M, Batch>>));
+
+}  // namespace detail
+
+/// A module Trainer::fit can train on batches of type Batch.
+///
+/// *Requires*: derives from torch::nn::Module; `at::Tensor training_step(Batch&, StepContext&)`
+/// returning the loss (void allowed with `automatic_optimization = false`);
+/// `configure_optimizers()` returning `std::unique_ptr<Optimizer>`, `OptimizerConfig` or
+/// `std::vector<OptimizerConfig>`.
+/// *Optional hooks*: `validation_step`, `test_step`, `predict_step` (same parameters), and
+/// `void on_<event>(StepContext&)` for each event in kiln/core/events.hpp (see module_hooks.hpp).
+/// *Models*: the modules in examples/ and tests/.
+template <class M, class Batch>
+concept TrainingModule = detail::torch_module<M> && detail::has_training_step<M, Batch> &&
+                         detail::training_step_returns_loss<M, Batch> &&
+                         detail::has_configure_optimizers<M> &&
+                         detail::configure_optimizers_returns_optimizers<M>;
+
+/// Optional step hooks, detected where they are called.
+template <class M, class Batch>
+concept HasValidationStep = requires(M& m, Batch& b, StepContext& ctx) { m.validation_step(b, ctx); };
+template <class M, class Batch>
+concept HasTestStep = requires(M& m, Batch& b, StepContext& ctx) { m.test_step(b, ctx); };
+template <class M, class Batch>
+concept HasPredictStep = requires(M& m, Batch& b, StepContext& ctx) { m.predict_step(b, ctx); };
+
+}  // namespace kiln

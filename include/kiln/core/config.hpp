@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/core/config.hpp — TrainerConfig: the runtime options, with Lightning's names and defaults.
+#pragma once
+#include <concepts>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <fmt/core.h>
+
+#include <kiln/core/error.hpp>
+
+namespace kiln {
+
+/// A batch count (integer) or a fraction of the data (floating point), as Lightning's
+/// `limit_*_batches` and `val_check_interval` take.
+struct BatchLimit {
+  double value = 1.0;
+  bool is_fraction = true;
+
+  constexpr BatchLimit(std::integral auto batches)  // NOLINT: implicit on purpose
+      : value(static_cast<double>(batches)), is_fraction(false) {}
+  constexpr BatchLimit(std::floating_point auto fraction)  // NOLINT: implicit on purpose
+      : value(static_cast<double>(fraction)), is_fraction(true) {}
+
+  /// True for the default 1.0: all batches.
+  constexpr bool is_all() const { return is_fraction && value == 1.0; }
+
+  /// The number of batches this limit allows for data of `size` batches (nullopt: unknown size,
+  /// -1 in the result: no limit). A fraction of data of unknown size is an error naming `option`.
+  std::int64_t resolve(std::optional<std::int64_t> size, std::string_view option) const {
+    if (!is_fraction) return size ? std::min<std::int64_t>(*size, std::int64_t(value)) : std::int64_t(value);
+    if (is_all()) return size ? *size : -1;
+    if (!size)
+      throw Error(fmt::format("kiln: {}={} is a fraction, but the data does not know its size; "
+                              "give a batch count instead",
+                              option, value));
+    return static_cast<std::int64_t>(value * static_cast<double>(*size));
+  }
+};
+
+/// How gradient_clip_val is applied (Lightning's gradient_clip_algorithm).
+enum class GradClipAlgorithm { norm, value };
+
+/// Runtime options of a Trainer. Names, meanings and defaults follow Lightning's Trainer.
+struct TrainerConfig {
+  std::int64_t max_epochs = -1;  ///< -1: 1000, or unlimited when max_steps is set
+  std::int64_t max_steps = -1;   ///< optimizer steps; -1: no limit
+  BatchLimit limit_train_batches = 1.0;
+  BatchLimit limit_val_batches = 1.0;
+  BatchLimit limit_test_batches = 1.0;
+  BatchLimit limit_predict_batches = 1.0;
+  BatchLimit val_check_interval = 1.0;  ///< batches (int) or fraction of an epoch (float)
+  std::int64_t check_val_every_n_epoch = 1;
+  std::int64_t num_sanity_val_steps = 2;  ///< -1: the whole validation data
+  std::int64_t accumulate_grad_batches = 1;
+  std::optional<double> gradient_clip_val;
+  GradClipAlgorithm gradient_clip_algorithm = GradClipAlgorithm::norm;
+  std::int64_t log_every_n_steps = 50;
+  std::int64_t fast_dev_run = 0;  ///< N > 0 (or true): N batches of each loop, no loggers
+  std::optional<std::uint64_t> seed;
+  bool deterministic = false;
+  std::filesystem::path default_root_dir = ".";
+  bool enable_progress_bar = true;
+  bool logger = true;               ///< false turns every logger off
+  std::string accelerator = "auto";  ///< "cpu", "cuda" or "auto"
+  std::int64_t devices = 1;
+};
+
+/// Throws kiln::Error naming the first option of `c` that is out of range.
+inline void validate(const TrainerConfig& c) {
+  auto need = [](bool ok, std::string_view key, auto got, std::string_view rule) {
+    if (!ok) throw Error(fmt::format("kiln: TrainerConfig.{} must be {} (got {})", key, rule, got));
+  };
+  need(c.max_epochs >= -1, "max_epochs", c.max_epochs, ">= 0, or -1");
+  need(c.max_steps >= -1, "max_steps", c.max_steps, ">= 0, or -1");
+  need(c.check_val_every_n_epoch >= 1, "check_val_every_n_epoch", c.check_val_every_n_epoch, ">= 1");
+  need(c.num_sanity_val_steps >= -1, "num_sanity_val_steps", c.num_sanity_val_steps, ">= -1");
+  need(c.accumulate_grad_batches >= 1, "accumulate_grad_batches", c.accumulate_grad_batches, ">= 1");
+  need(c.log_every_n_steps >= 1, "log_every_n_steps", c.log_every_n_steps, ">= 1");
+  need(c.fast_dev_run >= 0, "fast_dev_run", c.fast_dev_run, ">= 0");
+  need(c.devices >= 1, "devices", c.devices, ">= 1");
+  need(!c.gradient_clip_val || *c.gradient_clip_val >= 0, "gradient_clip_val",
+       c.gradient_clip_val.value_or(0), ">= 0");
+  auto limit_ok = [&](const BatchLimit& l, std::string_view key) {
+    need(l.value >= 0 && (!l.is_fraction || l.value <= 1.0), key, l.value,
+         "a batch count >= 0 or a fraction in [0, 1]");
+  };
+  limit_ok(c.limit_train_batches, "limit_train_batches");
+  limit_ok(c.limit_val_batches, "limit_val_batches");
+  limit_ok(c.limit_test_batches, "limit_test_batches");
+  limit_ok(c.limit_predict_batches, "limit_predict_batches");
+  need(c.val_check_interval.value > 0 && (!c.val_check_interval.is_fraction || c.val_check_interval.value <= 1.0),
+       "val_check_interval", c.val_check_interval.value, "a batch count >= 1 or a fraction in (0, 1]");
+  need(c.accelerator == "cpu" || c.accelerator == "cuda" || c.accelerator == "auto", "accelerator",
+       c.accelerator, "\"cpu\", \"cuda\" or \"auto\"");
+}
+
+/// The options fast_dev_run implies (Lightning: N batches of every loop, one epoch, no sanity
+/// check, no loggers); other configs are returned unchanged.
+inline TrainerConfig effective(TrainerConfig c) {
+  if (c.max_epochs == -1) c.max_epochs = c.max_steps == -1 ? 1000 : -1;
+  if (c.fast_dev_run > 0) {
+    const auto n = c.fast_dev_run;
+    c.max_epochs = 1;
+    c.max_steps = n;
+    c.limit_train_batches = n;
+    c.limit_val_batches = n;
+    c.limit_test_batches = n;
+    c.limit_predict_batches = n;
+    c.val_check_interval = 1.0;
+    c.check_val_every_n_epoch = 1;
+    c.num_sanity_val_steps = 0;
+    c.log_every_n_steps = 1;
+    c.logger = false;
+  }
+  return c;
+}
+
+}  // namespace kiln

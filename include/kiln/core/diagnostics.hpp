@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/core/diagnostics.hpp — every sentence kiln prints for a compile-time mistake, in one place.
+#pragma once
+
+// C++20 static_assert needs a string literal, so the messages are macros. Compile-fail tests in
+// tests/compile_fail/ quote these texts: rewording one breaks its test on purpose.
+// Shape: "kiln: <what is wrong>. <how to fix>."
+
+#define KILN_ERR_NOT_A_TORCH_MODULE                                                              \
+  "kiln: the module must derive from torch::nn::Module. Declare it as `struct Net : "           \
+  "torch::nn::Module { ... }`."
+#define KILN_ERR_NO_TRAINING_STEP                                                                \
+  "kiln: the module has no training_step. Add `torch::Tensor training_step(const Batch& batch, " \
+  "kiln::StepContext& ctx)` that returns the loss."
+#define KILN_ERR_TRAINING_STEP_SIGNATURE                                                         \
+  "kiln: the module's training_step cannot be called with (batch, kiln::StepContext&) for this " \
+  "data. Declare it as `torch::Tensor training_step(const Batch& batch, kiln::StepContext& ctx)`."
+#define KILN_ERR_TRAINING_STEP_RETURN                                                            \
+  "kiln: training_step must return the loss as a torch::Tensor. Return the loss tensor (or "    \
+  "void, with automatic_optimization = false)."
+#define KILN_ERR_NO_CONFIGURE_OPTIMIZERS                                                         \
+  "kiln: the module has no configure_optimizers(). Add one that returns "                       \
+  "std::unique_ptr<torch::optim::...>, kiln::OptimizerConfig or std::vector<kiln::OptimizerConfig>."
+#define KILN_ERR_CONFIGURE_OPTIMIZERS_RETURN                                                     \
+  "kiln: configure_optimizers() returns a type kiln does not understand. Return "               \
+  "std::unique_ptr<torch::optim::...>, kiln::OptimizerConfig or std::vector<kiln::OptimizerConfig>."
+#define KILN_ERR_NOT_A_POLICY                                                                    \
+  "kiln: a Trainer argument after the module is not a policy. Use Strategy<...>, Precision<...>, " \
+  "Callbacks<...> or Loggers<...>."
+#define KILN_ERR_STRATEGY_TWICE                                                                  \
+  "kiln: Strategy<...> is given twice. Give each policy slot at most once."
+#define KILN_ERR_PRECISION_TWICE                                                                 \
+  "kiln: Precision<...> is given twice. Give each policy slot at most once."
+#define KILN_ERR_CALLBACKS_TWICE                                                                 \
+  "kiln: Callbacks<...> is given twice. List all callbacks in one Callbacks<...>."
+#define KILN_ERR_LOGGERS_TWICE                                                                   \
+  "kiln: Loggers<...> is given twice. List all loggers in one Loggers<...>."
+#define KILN_ERR_HANDLER_LISTED_TWICE                                                            \
+  "kiln: the same callback or logger type is listed twice. Wrap one of them (e.g. kiln::every) " \
+  "or list each type once."
+#define KILN_ERR_UNKNOWN_STRATEGY                                                                \
+  "kiln: Strategy<T> names no strategy kiln knows. Use kiln::SingleDevice or another tag from "  \
+  "kiln/strategy/."
+#define KILN_ERR_UNKNOWN_PRECISION                                                               \
+  "kiln: Precision<T> names no precision kiln knows. Use kiln::FP32 or another tag from "        \
+  "kiln/precision/."
+#define KILN_ERR_INSTANCE_NOT_LISTED                                                             \
+  "kiln: an object passed to the Trainer constructor is neither a TrainerConfig nor a type "     \
+  "listed in Callbacks<...> or Loggers<...>. Add its type to the policy list."
+#define KILN_ERR_INSTANCE_TWICE                                                                  \
+  "kiln: two objects of the same callback or logger type were passed to the Trainer "           \
+  "constructor. Pass each configured callback or logger once."
+#define KILN_ERR_CALLBACK_NOT_LISTED                                                             \
+  "kiln: trainer.callback<T>() names a type that is not in Callbacks<...>. Add it to the list."
+#define KILN_ERR_LOGGER_NOT_LISTED                                                               \
+  "kiln: trainer.logger<T>() names a type that is not in Loggers<...>. Add it to the list."
+#define KILN_ERR_NOT_A_DATA_SOURCE                                                               \
+  "kiln: the data is not a data source. Pass a range of batches (with begin/end), or a pointer " \
+  "to one such as a torch::data loader."
+#define KILN_ERR_NO_VALIDATION_STEP                                                              \
+  "kiln: validation data was given but the module has no validation_step. Add `void "           \
+  "validation_step(const Batch& batch, kiln::StepContext& ctx)` or fit without validation data."
+#define KILN_ERR_NO_TEST_STEP                                                                    \
+  "kiln: test() was called but the module has no test_step. Add `void test_step(const Batch& "  \
+  "batch, kiln::StepContext& ctx)`."
+#define KILN_ERR_NO_PREDICT_STEP                                                                 \
+  "kiln: predict() was called but the module has no predict_step. Add `Output "                 \
+  "predict_step(const Batch& batch, kiln::StepContext& ctx)`."
+#define KILN_ERR_PROCESS_SIGNATURE                                                               \
+  "kiln: the Engine's process function cannot be called as process(engine, batch). Take "       \
+  "(auto& engine, const Batch& batch)."
+/// The module hook `hook` exists but cannot be called as documented: the near miss that
+/// Lightning and ensmallen skip silently.
+#define KILN_ERR_HOOK_SIGNATURE(hook)                                                            \
+  "kiln: the module's " #hook " has the wrong parameters, so kiln would never call it. Declare " \
+  "it as `void " #hook "(kiln::StepContext& ctx)`."
+#define KILN_ERR_HANDLER_NOT_DEFAULT_CONSTRUCTIBLE                                               \
+  "kiln: a listed callback or logger has no default constructor and was not passed to the "      \
+  "Trainer constructor. Pass a configured instance, e.g. Trainer(config, kiln::every(10, cb))."

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/core/log_buffer.hpp — values logged from steps, accumulated on device until read.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <fmt/core.h>
+
+#include <kiln/core/error.hpp>
+#include <kiln/core/stage.hpp>
+
+namespace kiln {
+
+/// How values logged on_epoch are reduced over the epoch.
+enum class Reduce { mean, sum, max, min };
+
+/// Options of StepContext::log, named as Lightning's self.log. Unset on_step/on_epoch take the
+/// stage's default: on_step in training, on_epoch in validation and test.
+struct LogOptions {
+  std::optional<bool> on_step;
+  std::optional<bool> on_epoch;
+  bool prog_bar = false;
+  Reduce reduce = Reduce::mean;
+  bool sync_dist = false;  ///< reduce over ranks (a no-op on one process)
+};
+
+/// Metric name → value, as loggers and callbacks receive them.
+using MetricMap = std::map<std::string, double, std::less<>>;
+
+/// Holds logged values as tensors so logging never forces a device synchronisation; values are
+/// read (`.item()`) only when `step_values()` / `epoch_values()` are called.
+class LogBuffer {
+ public:
+  /// Records `value` under `name`; the options of the first call for a name stick.
+  void log(std::string_view name, const at::Tensor& value, const LogOptions& opt, Stage stage) {
+    if (value.numel() != 1)
+      throw Error(fmt::format("kiln: log(\"{}\") needs a single value, got a tensor of {} elements",
+                              name, value.numel()));
+    const bool training = stage == Stage::fit;
+    auto [it, fresh] = entries_.try_emplace(std::string(name));
+    Entry& e = it->second;
+    if (fresh) {
+      e.on_step = opt.on_step.value_or(training);
+      e.on_epoch = opt.on_epoch.value_or(!training);
+      e.prog_bar = opt.prog_bar;
+      e.reduce = opt.reduce;
+    }
+    at::Tensor v = value.detach().reshape({});
+    if (e.on_step) {
+      e.last = v;
+      e.step_pending = true;
+    }
+    if (e.on_epoch) {
+      if (e.count == 0) {
+        e.accum = v.to(at::kDouble);
+      } else {
+        switch (e.reduce) {
+          case Reduce::mean:
+          case Reduce::sum: e.accum = e.accum + v; break;
+          case Reduce::max: e.accum = at::maximum(e.accum, v.to(at::kDouble)); break;
+          case Reduce::min: e.accum = at::minimum(e.accum, v.to(at::kDouble)); break;
+        }
+      }
+      ++e.count;
+    }
+  }
+
+  /// Values logged on_step since the last call (named `<name>_step` when also on_epoch).
+  MetricMap step_values(bool prog_bar_only = false) {
+    MetricMap out;
+    for (auto& [name, e] : entries_) {
+      if (!e.step_pending || (prog_bar_only && !e.prog_bar)) continue;
+      out.emplace(e.on_epoch ? name + "_step" : name, e.last.item<double>());
+      if (!prog_bar_only) e.step_pending = false;
+    }
+    return out;
+  }
+
+  /// The epoch reductions (named `<name>_epoch` when also on_step), then forgets them.
+  MetricMap take_epoch_values() {
+    MetricMap out;
+    for (auto& [name, e] : entries_) {
+      if (!e.on_epoch || e.count == 0) continue;
+      double v = e.accum.item<double>();
+      if (e.reduce == Reduce::mean) v /= static_cast<double>(e.count);
+      out.emplace(e.on_step ? name + "_epoch" : name, v);
+      e.count = 0;
+    }
+    return out;
+  }
+
+  /// Names logged with prog_bar=true.
+  bool shows_in_prog_bar(std::string_view key) const {
+    for (auto& [name, e] : entries_)
+      if (e.prog_bar && key.starts_with(name)) return true;
+    return false;
+  }
+
+  void clear() { entries_.clear(); }
+
+ private:
+  struct Entry {
+    at::Tensor last, accum;
+    std::int64_t count = 0;
+    bool on_step = false, on_epoch = false, prog_bar = false, step_pending = false;
+    Reduce reduce = Reduce::mean;
+  };
+  std::map<std::string, Entry, std::less<>> entries_;
+};
+
+}  // namespace kiln

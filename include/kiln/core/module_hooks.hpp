@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/core/module_hooks.hpp — the module's optional `on_<event>(StepContext&)` hooks, and the near-miss check.
+#pragma once
+#include <kiln/core/diagnostics.hpp>
+#include <kiln/core/events.hpp>
+#include <kiln/core/step_context.hpp>
+
+namespace kiln::detail {
+
+/// module_hook<Event>: whether module M has the hook for Event, and how to call it.
+/// Primary: events without a module hook.
+template <class Event>
+struct module_hook {
+  template <class M>
+  static constexpr bool callable = false;
+  template <class M>
+  static constexpr bool check() { return true; }
+  template <class M>
+  static void call(M&, StepContext&) {}
+};
+
+// One macro for ~35 hooks: each needs detection, the near-miss check (the hook name exists but
+// the call does not compile: Lightning and ensmallen ignore it silently) and the call. The
+// check works for plain members; overloaded or template hooks are not checked.
+#define KILN_MODULE_HOOK(event_name)                                                       \
+  template <>                                                                              \
+  struct module_hook<event::event_name> {                                                  \
+    template <class M>                                                                     \
+    static constexpr bool callable =                                                       \
+        requires(M& m, StepContext& c) { m.on_##event_name(c); };                          \
+    template <class M>                                                                     \
+    static constexpr bool check() {                                                        \
+      constexpr bool module_hook_has_documented_signature =                                \
+          callable<M> || !requires { &M::on_##event_name; };                               \
+      static_assert(module_hook_has_documented_signature,                                  \
+                    KILN_ERR_HOOK_SIGNATURE(on_##event_name));                             \
+      return module_hook_has_documented_signature;                                         \
+    }                                                                                      \
+    template <class M>                                                                     \
+    static void call(M& m, StepContext& c) { m.on_##event_name(c); }                       \
+  };
+
+KILN_MODULE_HOOK(fit_start)
+KILN_MODULE_HOOK(fit_end)
+KILN_MODULE_HOOK(train_start)
+KILN_MODULE_HOOK(train_end)
+KILN_MODULE_HOOK(train_epoch_start)
+KILN_MODULE_HOOK(train_epoch_end)
+KILN_MODULE_HOOK(train_batch_start)
+KILN_MODULE_HOOK(train_batch_end)
+KILN_MODULE_HOOK(before_backward)
+KILN_MODULE_HOOK(after_backward)
+KILN_MODULE_HOOK(before_optimizer_step)
+KILN_MODULE_HOOK(before_zero_grad)
+KILN_MODULE_HOOK(validation_start)
+KILN_MODULE_HOOK(validation_end)
+KILN_MODULE_HOOK(validation_epoch_start)
+KILN_MODULE_HOOK(validation_epoch_end)
+KILN_MODULE_HOOK(validation_batch_start)
+KILN_MODULE_HOOK(validation_batch_end)
+KILN_MODULE_HOOK(test_start)
+KILN_MODULE_HOOK(test_end)
+KILN_MODULE_HOOK(test_epoch_start)
+KILN_MODULE_HOOK(test_epoch_end)
+KILN_MODULE_HOOK(test_batch_start)
+KILN_MODULE_HOOK(test_batch_end)
+KILN_MODULE_HOOK(predict_start)
+KILN_MODULE_HOOK(predict_end)
+KILN_MODULE_HOOK(predict_epoch_start)
+KILN_MODULE_HOOK(predict_epoch_end)
+KILN_MODULE_HOOK(predict_batch_start)
+KILN_MODULE_HOOK(predict_batch_end)
+#undef KILN_MODULE_HOOK
+
+/// Checks every hook of M at once; instantiated in the Trainer's class body so one mistake gives
+/// one error before anything else is compiled.
+template <class M>
+constexpr bool module_hooks_ok() {
+  return []<std::size_t... I>(std::index_sequence<I...>) {
+    return (module_hook<std::tuple_element_t<I, event::all>>::template check<M>() && ...);
+  }(std::make_index_sequence<event::count>{});
+}
+
+}  // namespace kiln::detail

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/core/policies.hpp — the four policy slots of a Trainer and how a policy list is resolved.
+#pragma once
+#include <tuple>
+#include <type_traits>
+
+#include <boost/hana/find_if.hpp>
+#include <boost/hana/optional.hpp>
+#include <boost/hana/tuple.hpp>
+#include <boost/hana/type.hpp>
+
+namespace kiln {
+
+namespace detail {
+struct strategy_slot {};
+struct precision_slot {};
+struct callbacks_slot {};
+struct loggers_slot {};
+}  // namespace detail
+
+/// Which strategy runs the loop (device placement, process group): `Strategy<SingleDevice>`.
+template <class Tag>
+struct Strategy {
+  using slot = detail::strategy_slot;
+  using tag = Tag;
+};
+
+/// Which numeric precision the loop runs in: `Precision<FP32>`.
+template <class Tag>
+struct Precision {
+  using slot = detail::precision_slot;
+  using tag = Tag;
+};
+
+/// The callbacks of a Trainer, called in this order for every event.
+template <class... Cs>
+struct Callbacks {
+  using slot = detail::callbacks_slot;
+  using types = std::tuple<Cs...>;
+};
+
+/// The loggers of a Trainer; `Loggers<>` turns logging off at compile time.
+template <class... Ls>
+struct Loggers {
+  using slot = detail::loggers_slot;
+  using types = std::tuple<Ls...>;
+};
+
+namespace detail {
+
+template <class T>
+struct slot_of {
+  using type = void;
+};
+template <class T>
+  requires requires { typename T::slot; }
+struct slot_of<T> {
+  using type = typename T::slot;
+};
+
+template <class T>
+inline constexpr bool is_policy =
+    std::is_same_v<typename slot_of<T>::type, strategy_slot> ||
+    std::is_same_v<typename slot_of<T>::type, precision_slot> ||
+    std::is_same_v<typename slot_of<T>::type, callbacks_slot> ||
+    std::is_same_v<typename slot_of<T>::type, loggers_slot>;
+
+template <class Slot, class... Ps>
+inline constexpr int count_slot = (0 + ... + int(std::is_same_v<typename slot_of<Ps>::type, Slot>));
+
+/// The policy of `Slot` in Ps..., or `Default` when none is given.
+template <class Slot, class Default, class... Ps>
+struct find_slot {
+  static constexpr auto found = boost::hana::find_if(
+      boost::hana::tuple_t<Ps...>,
+      [](auto t) { return boost::hana::bool_c<std::is_same_v<typename slot_of<typename decltype(t)::type>::type, Slot>>; });
+  using type = typename std::remove_cvref_t<decltype(found.value_or(boost::hana::type_c<Default>))>::type;
+};
+template <class Slot, class Default, class... Ps>
+using find_slot_t = typename find_slot<Slot, Default, Ps...>::type;
+
+/// How many times T occurs in Ts...
+template <class T, class... Ts>
+inline constexpr int count_type = (0 + ... + int(std::is_same_v<T, Ts>));
+
+template <class... Ts>
+inline constexpr bool all_unique = ((count_type<Ts, Ts...> == 1) && ...);
+
+template <class T>
+struct always_false : std::false_type {};
+
+/// Never defined: naming it in an error shows the offending type on the line after the sentence.
+template <class T>
+struct policy_listed_twice;
+
+}  // namespace detail
+}  // namespace kiln

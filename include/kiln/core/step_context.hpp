@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/core/step_context.hpp — what a step sees: progress, rank, logging, and (manual mode) optimizers.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include <kiln/core/error.hpp>
+#include <kiln/core/log_buffer.hpp>
+#include <kiln/core/optimizer_config.hpp>
+#include <kiln/core/state.hpp>
+
+namespace kiln {
+
+/// Passed to every step and module hook. Not a template, so user signatures stay plain:
+/// `torch::Tensor training_step(const Batch& batch, kiln::StepContext& ctx)`.
+class StepContext {
+ public:
+  std::int64_t batch_idx() const { return state_->batch_idx; }
+  std::int64_t epoch() const { return state_->epoch; }
+  std::int64_t global_step() const { return state_->global_step; }
+  Stage stage() const { return stage_; }
+  int rank() const { return rank_; }
+  int world_size() const { return world_size_; }
+  const State& state() const { return *state_; }
+  /// Ask the trainer to stop after this batch.
+  void request_stop(std::string reason = {}) { state_->request_stop(std::move(reason)); }
+
+  /// Logs a value (Lightning's self.log). Tensors stay on their device until read.
+  void log(std::string_view name, const at::Tensor& value, const LogOptions& opt = {}) {
+    if (logs_) logs_->log(name, value, opt, stage_);
+  }
+  void log(std::string_view name, double value, const LogOptions& opt = {}) {
+    if (logs_) logs_->log(name, at::scalar_tensor(value, at::kDouble), opt, stage_);
+  }
+
+  // Manual optimization (module declares `static constexpr bool automatic_optimization = false`).
+  std::size_t num_optimizers() const { return optimizers_ ? optimizers_->size() : 0; }
+  /// The i-th optimizer from configure_optimizers().
+  torch::optim::Optimizer& optimizer(std::size_t i = 0) { return *config(i).optimizer; }
+  /// The i-th optimizer's scheduler, or nullptr.
+  LRScheduler* lr_scheduler(std::size_t i = 0) { return config(i).lr_scheduler.get(); }
+  /// backward() through the precision policy (loss scaling etc.).
+  void manual_backward(const at::Tensor& loss) { backward_(precision_, loss); }
+  /// Steps optimizer i through the precision policy, zeroes its gradients and counts a global step.
+  void optimizer_step(std::size_t i = 0) {
+    auto& opt = optimizer(i);
+    step_(precision_, opt);
+    for (auto& group : opt.param_groups())
+      for (auto& p : group.params()) p.mutable_grad() = at::Tensor();
+    ++state_->global_step;
+  }
+
+  // Wiring, used by the Trainer and the Engine.
+  struct Wiring {
+    State* state;
+    Stage stage;
+    LogBuffer* logs = nullptr;
+    std::vector<OptimizerConfig>* optimizers = nullptr;
+    void* precision = nullptr;
+    void (*backward)(void*, const at::Tensor&) = nullptr;
+    void (*step)(void*, torch::optim::Optimizer&) = nullptr;
+    int rank = 0, world_size = 1;
+  };
+  explicit StepContext(const Wiring& w)
+      : state_(w.state), stage_(w.stage), logs_(w.logs), optimizers_(w.optimizers),
+        precision_(w.precision), backward_(w.backward), step_(w.step), rank_(w.rank),
+        world_size_(w.world_size) {}
+
+ private:
+  OptimizerConfig& config(std::size_t i) {
+    if (!optimizers_ || i >= optimizers_->size())
+      throw Error(fmt::format("kiln: optimizer index {} out of range: configure_optimizers() gave {}",
+                              i, num_optimizers()));
+    return (*optimizers_)[i];
+  }
+  State* state_;
+  Stage stage_;
+  LogBuffer* logs_;
+  std::vector<OptimizerConfig>* optimizers_;
+  void* precision_;
+  void (*backward_)(void*, const at::Tensor&);
+  void (*step_)(void*, torch::optim::Optimizer&);
+  int rank_, world_size_;
+};
+
+}  // namespace kiln

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/kiln.hpp — the umbrella header: everything kiln offers.
+#pragma once
+#include <kiln/core.hpp>
+#include <kiln/callbacks.hpp>
+#include <kiln/loggers.hpp>
+#include <kiln/loops.hpp>
+#include <kiln/strategy.hpp>
+#include <kiln/precision.hpp>
+#include <kiln/util.hpp>
+#include <kiln/engine.hpp>
+#include <kiln/trainer.hpp>
+
+namespace kiln {
+/// kiln's version, as in CMakeLists.txt.
+inline constexpr const char* version = "0.1.0";
+}  // namespace kiln

@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/loggers.hpp — all loggers.
+#pragma once
+#include <kiln/loggers/csv_logger.hpp>

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/loops/fit_loop.hpp — the training loop: an Engine whose process function is the module's step.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include <kiln/core/concepts/data_source.hpp>
+#include <kiln/core/concepts/training_module.hpp>
+#include <kiln/core/error.hpp>
+#include <kiln/core/events.hpp>
+#include <kiln/core/log_buffer.hpp>
+#include <kiln/core/step_context.hpp>
+#include <kiln/engine.hpp>
+#include <kiln/loops/evaluation_loop.hpp>
+#include <kiln/loops/optimization.hpp>
+
+namespace kiln::detail {
+
+/// fit(): sanity check, then an Engine over the training data whose events this class maps
+/// to Lightning's (train_epoch_start, train_batch_start, ..., validation when due,
+/// train_epoch_end). `Val` is the validation data type, or no_data.
+template <class Trainer, class Module, class Val>
+class FitLoop {
+  static constexpr bool automatic = automatic_optimization<Module>;
+
+ public:
+  FitLoop(Trainer& t, Module& m, Val* val)
+      : t_(t), m_(m), val_(val), cfg_(t.config_), s_(t.state_), ctx_(t.wiring(t.state_, Stage::fit, logs_)) {}
+
+  template <class Data>
+  void run(Data& data) {
+    if (automatic && t_.optimizers_.size() != 1)
+      throw Error(fmt::format("kiln: automatic optimization needs exactly one optimizer, but "
+                              "configure_optimizers() returned {}; set `static constexpr bool "
+                              "automatic_optimization = false` and step them in training_step",
+                              t_.optimizers_.size()));
+    if (automatic) params_ = optimizer_params(*t_.optimizers_[0].optimizer);
+    auto&& range = as_range(data);
+    const auto size = size_of(range);
+    const std::int64_t limit = cfg_.limit_train_batches.resolve(size, "limit_train_batches");
+    if (limit >= 0) epoch_length_ = limit;
+    resolve_val_interval();
+
+    m_.train();
+    t_.emit(event::setup{Stage::fit});
+    t_.emit(event::fit_start{}, &m_, &ctx_);
+    if constexpr (has_val) {
+      if (cfg_.num_sanity_val_steps != 0) {
+        t_.emit(event::sanity_check_start{});
+        EvaluationLoop<Trainer, Module, Stage::sanity_check> sanity(t_, m_);
+        sanity.run(*val_, cfg_.limit_val_batches, "limit_val_batches", cfg_.num_sanity_val_steps, val_step());
+        t_.emit(event::sanity_check_end{});
+      }
+    }
+    t_.emit(event::train_start{}, &m_, &ctx_);
+    if (cfg_.max_steps != 0 && !s_.should_stop) {
+      Engine<FitLoop&, FitLoop&> engine(*this, *this);
+      engine.attach_state(s_);
+      engine.run(data, {.max_epochs = cfg_.max_epochs, .epoch_length = epoch_length_});
+    }
+    t_.emit(event::train_end{}, &m_, &ctx_);
+    if (s_.stop_reason.empty() && cfg_.max_epochs >= 0 && s_.epoch >= cfg_.max_epochs)
+      s_.stop_reason = fmt::format("max_epochs={} reached", cfg_.max_epochs);
+    if (cfg_.enable_progress_bar && t_.is_global_zero() && !s_.stop_reason.empty())
+      fmt::print(stderr, "kiln: fit stopped: {}\n", s_.stop_reason);
+    t_.emit(event::fit_end{}, &m_, &ctx_);
+    t_.save_loggers();
+    t_.emit(event::teardown{Stage::fit});
+  }
+
+  /// The process function: forward, backward and (when the accumulation is complete) a step.
+  template <class Eng, class Batch>
+  at::Tensor operator()(Eng&, Batch& raw) {
+    return t_.strategy().with_batch_on_device(raw, [&](auto& batch) -> at::Tensor {
+      if constexpr (automatic) {
+        at::Tensor loss;
+        {
+          [[maybe_unused]] auto guard = t_.precision().autocast();
+          loss = m_.training_step(batch, ctx_);
+        }
+        if (!loss.defined())
+          throw Error(fmt::format("kiln: training_step returned an undefined tensor at epoch {}, batch {}",
+                                  s_.epoch, s_.batch_idx));
+        const at::Tensor& scaled = cfg_.accumulate_grad_batches > 1 ? (scaled_ = loss / double(cfg_.accumulate_grad_batches)) : loss;
+        t_.emit(event::before_backward{scaled}, &m_, &ctx_);
+        t_.precision().backward(scaled);
+        t_.emit(event::after_backward{}, &m_, &ctx_);
+        if (++accumulated_ == cfg_.accumulate_grad_batches || is_last_batch()) optimizer_step();
+        return loss;
+      } else {
+        [[maybe_unused]] auto guard = t_.precision().autocast();
+        if constexpr (std::is_void_v<decltype(m_.training_step(batch, ctx_))>) {
+          m_.training_step(batch, ctx_);
+          return at::Tensor();
+        } else {
+          return m_.training_step(batch, ctx_);
+        }
+      }
+    });
+  }
+
+  template <class Eng>
+  void on(const event::epoch_started&, Eng&) {
+    t_.emit(event::train_epoch_start{}, &m_, &ctx_);
+  }
+  template <class Eng>
+  void on(const event::iteration_started&, Eng&) {
+    step_before_batch_ = s_.global_step;
+    t_.emit(event::train_batch_start{s_.batch_idx}, &m_, &ctx_);
+  }
+  template <class Eng>
+  void on(const event::iteration_completed&, Eng&) {
+    t_.emit(event::train_batch_end{s_.batch_idx, s_.output}, &m_, &ctx_);
+    if (s_.global_step != step_before_batch_ && s_.global_step % cfg_.log_every_n_steps == 0)
+      t_.publish(logs_.step_values(), logs_);
+    if (val_every_ > 0 && epoch_validates() && (s_.batch_idx + 1) % val_every_ == 0) validate();
+    if (cfg_.max_steps >= 0 && s_.global_step >= cfg_.max_steps)
+      s_.request_stop(fmt::format("max_steps={} reached", cfg_.max_steps));
+  }
+  template <class Eng>
+  void on(const event::epoch_completed&, Eng&) {
+    if (automatic && accumulated_ > 0 && !s_.should_stop) optimizer_step();
+    if (val_every_ < 0 && epoch_validates()) validate();
+    t_.emit(event::train_epoch_end{}, &m_, &ctx_);
+    auto values = logs_.step_values();
+    values.merge(logs_.take_epoch_values());
+    t_.publish(values, logs_);
+    for (auto& o : t_.optimizers_) step_scheduler(o, Interval::epoch, s_.epoch + 1, t_.callback_metrics());
+    t_.save_loggers();
+  }
+
+ private:
+  static constexpr bool has_val = !std::is_same_v<Val, no_data>;
+
+  void resolve_val_interval() {
+    const auto& v = cfg_.val_check_interval;
+    if (v.is_all()) val_every_ = -1;
+    else if (!v.is_fraction) val_every_ = static_cast<std::int64_t>(v.value);
+    else if (!epoch_length_)
+      throw Error(fmt::format("kiln: val_check_interval={} is a fraction, but the training data "
+                              "does not know its size; give a batch count instead", v.value));
+    else val_every_ = std::max<std::int64_t>(1, static_cast<std::int64_t>(v.value * double(*epoch_length_)));
+  }
+
+  bool is_last_batch() const { return epoch_length_ && s_.batch_idx + 1 == *epoch_length_; }
+  bool epoch_validates() const {
+    return has_val && (s_.epoch + 1) % cfg_.check_val_every_n_epoch == 0;
+  }
+
+  auto val_step() {
+    return [this](auto& b, StepContext& ctx) { m_.validation_step(b, ctx); };
+  }
+
+  void validate() {
+    if constexpr (has_val) {
+      EvaluationLoop<Trainer, Module, Stage::validate> loop(t_, m_);
+      loop.run(*val_, cfg_.limit_val_batches, "limit_val_batches", -1, val_step());
+    }
+  }
+
+  void optimizer_step() {
+    auto& o = t_.optimizers_[0];
+    t_.emit(event::before_optimizer_step{0}, &m_, &ctx_);
+    t_.precision().unscale(*o.optimizer);
+    clip_gradients(params_, cfg_);
+    const bool stepped = t_.precision().optimizer_step(*o.optimizer);
+    t_.emit(event::before_zero_grad{0}, &m_, &ctx_);
+    compat::zero_grad_to_none(*o.optimizer);
+    accumulated_ = 0;
+    ++s_.global_step;
+    // A skipped step (loss scaler found inf/NaN) must not advance the schedule.
+    if (stepped) step_scheduler(o, Interval::step, s_.global_step, t_.callback_metrics());
+  }
+
+  Trainer& t_;
+  Module& m_;
+  Val* val_;
+  const TrainerConfig& cfg_;
+  State& s_;
+  LogBuffer logs_;
+  StepContext ctx_;
+  std::vector<at::Tensor> params_;
+  at::Tensor scaled_;
+  std::optional<std::int64_t> epoch_length_;
+  std::int64_t val_every_ = -1;
+  std::int64_t accumulated_ = 0;
+  std::int64_t step_before_batch_ = 0;
+};
+
+}  // namespace kiln::detail

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/precision/precision.hpp — PrecisionImpl<Tag>: one specialization per precision policy.
+#pragma once
+#include <kiln/core/diagnostics.hpp>
+#include <kiln/core/policies.hpp>
+
+namespace kiln {
+
+/// The implementation of precision tag Tag. Unknown tags land here and fail with one sentence.
+///
+/// A precision offers: setup_module(module), autocast() (an RAII guard around forward + loss),
+/// backward(loss), unscale(optimizer) (before clipping), and optimizer_step(optimizer) returning
+/// whether the step was taken (false when a loss scaler skips it).
+template <class Tag>
+class PrecisionImpl {
+  static_assert(detail::always_false<Tag>::value, KILN_ERR_UNKNOWN_PRECISION);
+};
+
+}  // namespace kiln

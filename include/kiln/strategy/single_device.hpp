@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/strategy/single_device.hpp — SingleDevice: one process, one device (the default strategy).
+#pragma once
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include <torch/cuda.h>
+#include <torch/nn/module.h>
+
+#include <kiln/core/config.hpp>
+#include <kiln/core/error.hpp>
+#include <kiln/strategy/strategy.hpp>
+
+namespace kiln {
+
+/// Strategy tag: train in this process on one device (config.accelerator: cpu, cuda or auto).
+struct SingleDevice {};
+
+template <>
+class StrategyImpl<SingleDevice> {
+ public:
+  void setup(const TrainerConfig& config) {
+    const bool cuda = torch::cuda::is_available();
+    if (config.accelerator == "cuda" && !cuda)
+      throw Error("kiln: TrainerConfig.accelerator is \"cuda\" but no CUDA device is available");
+    device_ = (config.accelerator == "cuda" || (config.accelerator == "auto" && cuda))
+                  ? torch::Device(torch::kCUDA, 0)
+                  : torch::Device(torch::kCPU);
+  }
+  torch::Device device() const { return device_; }
+  void setup_module(torch::nn::Module& m) {
+    if (!device_.is_cpu()) m.to(device_);
+  }
+  /// Calls f(batch) with the batch on this strategy's device: the batch itself on CPU (no copy),
+  /// else a copy moved non-blocking.
+  template <class Batch, class F>
+  decltype(auto) with_batch_on_device(Batch& batch, F&& f) {
+    if constexpr (detail::is_tensor_tree<Batch>) {
+      if (!device_.is_cpu()) {
+        auto moved = detail::move_tree(batch, device_);
+        return f(moved);
+      }
+    }
+    return f(batch);
+  }
+  int rank() const { return 0; }
+  int local_rank() const { return 0; }
+  int world_size() const { return 1; }
+  bool is_global_zero() const { return true; }
+  void barrier() {}
+
+ private:
+  torch::Device device_{torch::kCPU};
+};
+
+}  // namespace kiln

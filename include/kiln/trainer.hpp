@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/trainer.hpp — Trainer<Module, Policies...>: an Engine driven by a module and its policies.
+#pragma once
+#include <cstdint>
+#include <exception>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include <kiln/callbacks/progress_bar.hpp>
+#include <kiln/core/concepts/callback.hpp>
+#include <kiln/core/concepts/data_source.hpp>
+#include <kiln/core/concepts/logger.hpp>
+#include <kiln/core/concepts/training_module.hpp>
+#include <kiln/core/config.hpp>
+#include <kiln/core/diagnostics.hpp>
+#include <kiln/core/dispatch.hpp>
+#include <kiln/core/events.hpp>
+#include <kiln/core/log_buffer.hpp>
+#include <kiln/core/module_hooks.hpp>
+#include <kiln/core/policies.hpp>
+#include <kiln/core/state.hpp>
+#include <kiln/core/step_context.hpp>
+#include <kiln/loggers/csv_logger.hpp>
+#include <kiln/loops/evaluation_loop.hpp>
+#include <kiln/loops/fit_loop.hpp>
+#include <kiln/precision/fp32.hpp>
+#include <kiln/strategy/single_device.hpp>
+#include <kiln/util/seed.hpp>
+#include <kiln/util/torch_compat.hpp>
+
+namespace kiln {
+
+namespace detail {
+template <class CallbackList>
+struct with_default_callbacks;
+template <class... Cs>
+struct with_default_callbacks<std::tuple<Cs...>> {
+  // Lightning adds its progress bar unless the user gave one; config.enable_progress_bar turns it off.
+  using type = std::conditional_t<(std::is_same_v<Cs, ProgressBar> || ...), std::tuple<Cs...>,
+                                  std::tuple<Cs..., ProgressBar>>;
+};
+}  // namespace detail
+
+/// Trains, validates, tests and predicts with a module. Policies come in any order:
+/// `Trainer<Net, Precision<FP32>, Callbacks<A, B>, Loggers<CsvLogger>, Strategy<SingleDevice>>`;
+/// missing ones default to Strategy<SingleDevice>, Precision<FP32>, Callbacks<> (plus a
+/// ProgressBar) and Loggers<CsvLogger>. See DESIGN.md and kiln/core/events.hpp for the order of events.
+template <class Module, class... Policies>
+class Trainer {
+  // Each requirement separately, most basic first, so the first error is the right sentence.
+  static_assert(detail::torch_module<Module>, KILN_ERR_NOT_A_TORCH_MODULE);
+  static_assert(detail::has_configure_optimizers<Module>, KILN_ERR_NO_CONFIGURE_OPTIMIZERS);
+  static constexpr bool module_configure_optimizers_return_ok = [] {
+    if constexpr (detail::has_configure_optimizers<Module>) return detail::configure_optimizers_returns_optimizers<Module>;
+    else return true;
+  }();
+  static_assert(module_configure_optimizers_return_ok, KILN_ERR_CONFIGURE_OPTIMIZERS_RETURN);
+  static constexpr bool all_arguments_are_policies = (detail::is_policy<Policies> && ...);
+  static_assert(all_arguments_are_policies, KILN_ERR_NOT_A_POLICY);
+  static_assert(detail::count_slot<detail::strategy_slot, Policies...> <= 1, KILN_ERR_STRATEGY_TWICE);
+  static_assert(detail::count_slot<detail::precision_slot, Policies...> <= 1, KILN_ERR_PRECISION_TWICE);
+  static_assert(detail::count_slot<detail::callbacks_slot, Policies...> <= 1, KILN_ERR_CALLBACKS_TWICE);
+  static_assert(detail::count_slot<detail::loggers_slot, Policies...> <= 1, KILN_ERR_LOGGERS_TWICE);
+  static constexpr bool hooks_checked = detail::module_hooks_ok<Module>();
+
+ public:
+  using module_type = Module;
+  using strategy_tag = typename detail::find_slot_t<detail::strategy_slot, Strategy<SingleDevice>, Policies...>::tag;
+  using precision_tag = typename detail::find_slot_t<detail::precision_slot, Precision<FP32>, Policies...>::tag;
+  using callbacks_type = typename detail::with_default_callbacks<
+      typename detail::find_slot_t<detail::callbacks_slot, Callbacks<>, Policies...>::types>::type;
+  using loggers_type = typename detail::find_slot_t<detail::loggers_slot, Loggers<CsvLogger>, Policies...>::types;
+
+ private:
+  template <class... Ts>
+  static constexpr bool unique_handlers(std::tuple<Ts...>*) { return detail::all_unique<Ts...>; }
+  static constexpr bool handler_types_unique =
+      unique_handlers(static_cast<decltype(std::tuple_cat(std::declval<callbacks_type>(), std::declval<loggers_type>()))*>(nullptr));
+  static_assert(handler_types_unique, KILN_ERR_HANDLER_LISTED_TWICE);
+
+ public:
+  Trainer() : Trainer(TrainerConfig{}) {}
+
+  /// Options first, then configured callbacks and loggers in any order; listed types not
+  /// passed here are default-constructed.
+  template <class... Handlers>
+  explicit Trainer(TrainerConfig config, Handlers&&... handlers)
+      : config_(std::move(config)),
+        callbacks_(make_handlers<callbacks_type>(std::forward<Handlers>(handlers)...)),
+        loggers_(make_handlers<loggers_type>(std::forward<Handlers>(handlers)...)) {
+    static_assert((is_listed<std::remove_cvref_t<Handlers>> && ...), KILN_ERR_INSTANCE_NOT_LISTED);
+    static_assert(detail::all_unique<std::remove_cvref_t<Handlers>...>, KILN_ERR_INSTANCE_TWICE);
+    kiln::validate(config_);
+  }
+
+  /// Trains `module` on `train` batches (Lightning's trainer.fit(model, train_dataloaders)).
+  template <class TrainData>
+  void fit(Module& module, TrainData&& train) {
+    detail::no_data none;
+    run_fit(module, train, static_cast<detail::no_data*>(nullptr), none);
+  }
+
+  /// Trains on `train` and validates on `val` as val_check_interval says.
+  template <class TrainData, class ValData>
+  void fit(Module& module, TrainData&& train, ValData&& val) {
+    static_assert(DataSource<ValData>, KILN_ERR_NOT_A_DATA_SOURCE);
+    if constexpr (DataSource<ValData>) {
+      using ValBatch = detail::batch_arg_t<std::remove_reference_t<ValData>>;
+      static_assert(HasValidationStep<Module, ValBatch>, KILN_ERR_NO_VALIDATION_STEP);
+      if constexpr (HasValidationStep<Module, ValBatch>) run_fit(module, train, &val, val);
+    }
+  }
+
+  /// One pass of validation_step over `data`; returns the logged epoch values.
+  template <class Data>
+  MetricMap validate(Module& module, Data&& data) {
+    return run_evaluation<Stage::validate>(module, data);
+  }
+
+  /// One pass of test_step over `data`; returns the logged epoch values.
+  template <class Data>
+  MetricMap test(Module& module, Data&& data) {
+    return run_evaluation<Stage::test>(module, data);
+  }
+
+  /// predict_step over `data`; returns what it returned for each batch.
+  template <class Data>
+  auto predict(Module& module, Data&& data) {
+    static_assert(DataSource<Data>, KILN_ERR_NOT_A_DATA_SOURCE);
+    using Batch = detail::batch_arg_t<std::remove_reference_t<Data>>;
+    static_assert(HasPredictStep<Module, Batch>, KILN_ERR_NO_PREDICT_STEP);
+    if constexpr (HasPredictStep<Module, Batch>) {
+      using Out = std::remove_cvref_t<decltype(module.predict_step(std::declval<Batch&>(), std::declval<StepContext&>()))>;
+      std::vector<Out> outputs;
+      guarded([&] {
+        prepare(module);
+        emit(event::setup{Stage::predict});
+        detail::EvaluationLoop<Trainer, Module, Stage::predict> loop(*this, module);
+        loop.run(data, config_.limit_predict_batches, "limit_predict_batches", -1,
+                 [&](Batch& b, StepContext& ctx) { outputs.push_back(module.predict_step(b, ctx)); });
+        emit(event::teardown{Stage::predict});
+      });
+      return outputs;
+    }
+  }
+
+  /// Loop progress (epoch, global_step, ...); handlers call state().request_stop() to stop.
+  State& state() { return state_; }
+  const State& state() const { return state_; }
+  /// Options after fast_dev_run and defaults were applied.
+  const TrainerConfig& config() const { return config_; }
+  /// Every value logged so far, last value per name (Lightning's callback_metrics).
+  const MetricMap& callback_metrics() const { return callback_metrics_; }
+  /// The values logged with prog_bar=true.
+  const MetricMap& progress_bar_metrics() const { return progress_bar_metrics_; }
+  bool is_global_zero() const { return strategy_.is_global_zero(); }
+  StrategyImpl<strategy_tag>& strategy() { return strategy_; }
+  PrecisionImpl<precision_tag>& precision() { return precision_; }
+  /// True when loggers receive values (config.logger and not fast_dev_run).
+  bool logging_enabled() const { return config_.logger && config_.fast_dev_run == 0; }
+  /// The optimizers configure_optimizers() returned (filled by fit()).
+  std::vector<OptimizerConfig>& optimizers() { return optimizers_; }
+
+  /// The callback of type C (listed in Callbacks<...>, or kiln::ProgressBar).
+  template <class C>
+  C& callback() {
+    static_assert(is_in<C>(static_cast<callbacks_type*>(nullptr)), KILN_ERR_CALLBACK_NOT_LISTED);
+    return std::get<C>(callbacks_);
+  }
+  /// The logger of type L (listed in Loggers<...>).
+  template <class L>
+  L& logger() {
+    static_assert(is_in<L>(static_cast<loggers_type*>(nullptr)), KILN_ERR_LOGGER_NOT_LISTED);
+    return std::get<L>(loggers_);
+  }
+
+  /// Sends `e` to the callbacks (declaration order), the loggers, then the module's on_<event> hook.
+  template <class Event>
+  void emit(const Event& e, Module* module = nullptr, StepContext* ctx = nullptr) {
+    detail::dispatch(callbacks_, e, *this);
+    detail::dispatch(loggers_, e, *this);
+    if constexpr (detail::module_hook<Event>::template callable<Module>) {
+      if (module && ctx) detail::module_hook<Event>::call(*module, *ctx);
+    }
+  }
+
+  /// Hands `values` to every logger (rank 0, logging enabled) and records them in callback_metrics.
+  void publish(const MetricMap& values, const LogBuffer& buffer) {
+    for (auto& [k, v] : values) {
+      callback_metrics_[k] = v;
+      if (buffer.shows_in_prog_bar(k)) progress_bar_metrics_[k] = v;
+    }
+    if (values.empty() || !logging_enabled() || !is_global_zero()) return;
+    MetricMap row = values;
+    row.emplace("epoch", static_cast<double>(state_.epoch));  // as Lightning's loggers record it
+    std::apply([&](auto&... l) { (l.log_metrics(row, state_.global_step), ...); }, loggers_);
+  }
+  /// Flushes every logger.
+  void save_loggers() {
+    if (!logging_enabled() || !is_global_zero()) return;
+    std::apply([&](auto&... l) { (l.save(), ...); }, loggers_);
+  }
+
+  /// The StepContext wiring for steps of `stage`.
+  StepContext::Wiring wiring(State& s, Stage stage, LogBuffer& logs) {
+    return {.state = &s,
+            .stage = stage,
+            .logs = &logs,
+            .optimizers = &optimizers_,
+            .precision = &precision_,
+            .backward = [](void* p, const at::Tensor& l) { static_cast<PrecisionImpl<precision_tag>*>(p)->backward(l); },
+            .step = [](void* p, torch::optim::Optimizer& o) { static_cast<PrecisionImpl<precision_tag>*>(p)->optimizer_step(o); },
+            .rank = strategy_.rank(),
+            .world_size = strategy_.world_size()};
+  }
+
+ private:
+  template <class T, class... Ts>
+  static constexpr bool is_in(std::tuple<Ts...>*) { return (std::is_same_v<T, Ts> || ...); }
+  template <class T>
+  static constexpr bool is_listed = is_in<T>(static_cast<callbacks_type*>(nullptr)) ||
+                                    is_in<T>(static_cast<loggers_type*>(nullptr));
+
+  template <class H, class A, class... Rest>
+  static decltype(auto) pick(A&& a, Rest&&... rest) {
+    if constexpr (std::is_same_v<std::remove_cvref_t<A>, H>) return std::forward<A>(a);
+    else return pick<H>(std::forward<Rest>(rest)...);
+  }
+  template <class H, class... Args>
+  static H make_one(Args&&... args) {
+    if constexpr ((std::is_same_v<std::remove_cvref_t<Args>, H> || ...)) {
+      return H(pick<H>(std::forward<Args>(args)...));
+    } else {
+      static_assert(std::is_default_constructible_v<H>, KILN_ERR_HANDLER_NOT_DEFAULT_CONSTRUCTIBLE);
+      return H{};
+    }
+  }
+  template <class Tuple, class... Args>
+  static Tuple make_handlers(Args&&... args) {
+    return [&]<class... Hs>(std::tuple<Hs...>*) {
+      return Tuple(make_one<Hs>(std::forward<Args>(args)...)...);
+    }(static_cast<Tuple*>(nullptr));
+  }
+
+  /// Applies seed/deterministic/fast_dev_run and places the module; start of every entry point.
+  void prepare(Module& module) {
+    config_ = effective(config_);
+    if (config_.seed) seed_everything(*config_.seed);
+    if (config_.deterministic) compat::use_deterministic_algorithms(true);
+    strategy_.setup(config_);
+    strategy_.setup_module(module);
+    precision_.setup_module(module);
+  }
+
+  /// Runs f; emits event::exception and saves the loggers before an error propagates.
+  template <class F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      emit(event::exception{e});
+      save_loggers();
+      throw;
+    }
+  }
+
+  template <class TrainData, class ValPtr, class ValRef>
+  void run_fit(Module& module, TrainData& train, ValPtr val, ValRef&) {
+    static_assert(DataSource<TrainData>, KILN_ERR_NOT_A_DATA_SOURCE);
+    if constexpr (DataSource<TrainData>) {
+      using Batch = detail::batch_arg_t<std::remove_reference_t<TrainData>>;
+      constexpr bool callable = detail::has_training_step<Module, Batch>;
+      constexpr bool named = detail::names_training_step<Module>;
+      static_assert(callable || named, KILN_ERR_NO_TRAINING_STEP);
+      static_assert(callable || !named, KILN_ERR_TRAINING_STEP_SIGNATURE);
+      constexpr bool returns_loss = [] {
+        if constexpr (callable) return detail::training_step_returns_loss<Module, Batch>;
+        else return true;
+      }();
+      static_assert(returns_loss, KILN_ERR_TRAINING_STEP_RETURN);
+      if constexpr (callable && returns_loss && module_configure_optimizers_return_ok &&
+                    detail::has_configure_optimizers<Module>) {
+        guarded([&] {
+          prepare(module);
+          state_.stage = Stage::fit;
+          optimizers_ = detail::to_optimizer_configs(module.configure_optimizers());
+          detail::FitLoop<Trainer, Module, std::remove_pointer_t<ValPtr>> loop(*this, module, val);
+          loop.run(train);
+        });
+      }
+    }
+  }
+
+  template <Stage S, class Data>
+  MetricMap run_evaluation(Module& module, Data& data) {
+    static_assert(DataSource<Data>, KILN_ERR_NOT_A_DATA_SOURCE);
+    MetricMap out;
+    if constexpr (DataSource<Data>) {
+      using Batch = detail::batch_arg_t<std::remove_reference_t<Data>>;
+      constexpr bool has_step = S == Stage::test ? HasTestStep<Module, Batch> : HasValidationStep<Module, Batch>;
+      if constexpr (S == Stage::test) static_assert(has_step, KILN_ERR_NO_TEST_STEP);
+      else static_assert(has_step, KILN_ERR_NO_VALIDATION_STEP);
+      if constexpr (has_step) {
+        guarded([&] {
+          prepare(module);
+          emit(event::setup{S});
+          detail::EvaluationLoop<Trainer, Module, S> loop(*this, module);
+          const auto& limit = S == Stage::test ? config_.limit_test_batches : config_.limit_val_batches;
+          out = loop.run(data, limit, S == Stage::test ? "limit_test_batches" : "limit_val_batches", -1,
+                         [&](Batch& b, StepContext& ctx) {
+                           if constexpr (S == Stage::test) module.test_step(b, ctx);
+                           else module.validation_step(b, ctx);
+                         });
+          save_loggers();
+          emit(event::teardown{S});
+        });
+      }
+    }
+    return out;
+  }
+
+  template <class T, class M, class V>
+  friend class detail::FitLoop;
+  template <class T, class M, Stage S>
+  friend class detail::EvaluationLoop;
+
+  TrainerConfig config_;
+  State state_;
+  callbacks_type callbacks_;
+  loggers_type loggers_;
+  StrategyImpl<strategy_tag> strategy_;
+  PrecisionImpl<precision_tag> precision_;
+  std::vector<OptimizerConfig> optimizers_;
+  MetricMap callback_metrics_;
+  MetricMap progress_bar_metrics_;
+};
+
+}  // namespace kiln

@@ -1,0 +1,2 @@
+// placeholder
+#include <kiln/kiln.hpp>
