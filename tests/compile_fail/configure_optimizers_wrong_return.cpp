@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/compile_fail/configure_optimizers_wrong_return.cpp — configure_optimizers() returns a learning rate, not an optimizer.
+// kiln-expect-error: kiln: configure_optimizers\(\) returns a type kiln does not understand\. Return
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include <kiln/kiln.hpp>
+
+using Batch = std::pair<torch::Tensor, torch::Tensor>;
+
+struct Net : torch::nn::Module {
+  torch::nn::Linear fc{nullptr};
+  Net() { fc = register_module("fc", torch::nn::Linear(4, 1)); }
+  torch::Tensor training_step(const Batch& b, kiln::StepContext&) { return torch::mse_loss(fc(b.first), b.second); }
+#ifdef KILN_MISTAKE
+  double configure_optimizers() { return 0.1; }
+#else
+  std::unique_ptr<torch::optim::Optimizer> configure_optimizers() {
+    return std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(0.1));
+  }
+#endif
+};
+
+int main() {
+  Net model;
+  std::vector<Batch> data;
+  kiln::Trainer<Net> trainer({.max_epochs = 1, .enable_progress_bar = false});
+  trainer.fit(model, data);
+}

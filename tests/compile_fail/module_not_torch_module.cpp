@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/compile_fail/module_not_torch_module.cpp — the module is a plain struct, not a torch::nn::Module.
+// kiln-expect-error: kiln: the module must derive from torch::nn::Module\. Declare it as `struct Net : torch::nn::Module { \.\.\. }`
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include <kiln/kiln.hpp>
+
+using Batch = std::pair<torch::Tensor, torch::Tensor>;
+
+#ifdef KILN_MISTAKE
+struct Net {
+#else
+struct Net : torch::nn::Module {
+#endif
+  torch::Tensor w = torch::zeros({4, 1}, torch::requires_grad());
+  torch::Tensor training_step(const Batch& b, kiln::StepContext&) { return torch::mse_loss(b.first.matmul(w), b.second); }
+  std::unique_ptr<torch::optim::Optimizer> configure_optimizers() {
+    return std::make_unique<torch::optim::SGD>(std::vector<torch::Tensor>{w}, torch::optim::SGDOptions(0.1));
+  }
+};
+
+int main() {
+  Net model;
+  std::vector<Batch> data;
+  kiln::Trainer<Net> trainer({.max_epochs = 1, .enable_progress_bar = false});
+  trainer.fit(model, data);
+}
