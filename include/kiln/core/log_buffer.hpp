@@ -42,7 +42,9 @@ class LogBuffer {
       throw Error(fmt::format("kiln: log(\"{}\") needs a single value, got a tensor of {} elements",
                               name, value.numel()));
     const bool training = stage == Stage::fit;
-    auto [it, fresh] = entries_.try_emplace(std::string(name));
+    auto it = entries_.find(name);  // heterogeneous: no string allocated once a name is known
+    const bool fresh = it == entries_.end();
+    if (fresh) it = entries_.emplace(std::string(name), Entry{}).first;
     Entry& e = it->second;
     if (fresh) {
       e.on_step = opt.on_step.value_or(training);
