@@ -161,12 +161,14 @@ struct Options {
   int repeats = 5;
   int threads = 1;
   bool raw_set_to_none = false;
+  char only = 0;  ///< 'a', 'b' or 'c': run only that way (for perf/strace), no ratios
 };
 
 Options parse(int argc, char** argv) {
   Options o;
   auto usage = [&] {
-    std::fprintf(stderr, "usage: %s [--steps N] [--repeats R] [--threads T] [--raw-zero-grad fill|none]\n",
+    std::fprintf(stderr, "usage: %s [--steps N] [--repeats R] [--threads T] [--raw-zero-grad fill|none]"
+                 " [--only a|b|c]\n",
                  argv[0]);
     std::exit(2);
   };
@@ -179,6 +181,10 @@ Options parse(int argc, char** argv) {
       const std::string v = argv[++i];
       if (v != "fill" && v != "none") usage();
       o.raw_set_to_none = v == "none";
+    } else if (!std::strcmp(argv[i], "--only") && has_value) {
+      const std::string v = argv[++i];
+      if (v != "a" && v != "b" && v != "c") usage();
+      o.only = v[0];
     } else usage();
   }
   if (o.steps < 1 || o.repeats < 1 || o.threads < 1) usage();
@@ -216,6 +222,17 @@ int main(int argc, char** argv) {
     run_raw(init, warm, opt.raw_set_to_none);
     run_trainer<>(init, warm);
     run_trainer<TwentyIdle>(init, warm);
+  }
+
+  if (opt.only) {  // one way alone, for profilers; prints steps/s only
+    for (int r = 0; r < opt.repeats; ++r) {
+      const Run run = opt.only == 'a'   ? run_raw(init, data, opt.raw_set_to_none)
+                      : opt.only == 'b' ? run_trainer<>(init, data)
+                                        : run_trainer<TwentyIdle>(init, data);
+      std::printf("only %c, repeat %d: %.1f steps/s (%.3f s wall, %.3f s CPU)\n", opt.only, r + 1,
+                  double(opt.steps) / run.seconds, run.seconds, run.cpu_seconds);
+    }
+    return 0;
   }
 
   std::vector<double> trainer_ratio, callbacks_ratio, trainer_cpu, callbacks_cpu;

@@ -66,6 +66,7 @@ class Trainer {
   static_assert(detail::count_slot<detail::callbacks_slot, Policies...> <= 1, KILN_ERR_CALLBACKS_TWICE);
   static_assert(detail::count_slot<detail::loggers_slot, Policies...> <= 1, KILN_ERR_LOGGERS_TWICE);
   static constexpr bool hooks_checked = detail::module_hooks_ok<Module>();
+  static_assert(hooks_checked);  // each hook's own static_assert above already said what is wrong
 
  public:
   using module_type = Module;

@@ -34,7 +34,7 @@ struct module_hook {
           callable<M> || !requires { &M::on_##event_name; };                               \
       static_assert(module_hook_has_documented_signature,                                  \
                     KILN_ERR_HOOK_SIGNATURE(on_##event_name));                             \
-      return module_hook_has_documented_signature;                                         \
+      return true; /* the static_assert reported it: one mistake, one error */             \
     }                                                                                      \
     template <class M>                                                                     \
     static void call(M& m, StepContext& c) { m.on_##event_name(c); }                       \
