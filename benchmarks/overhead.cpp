@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -235,7 +236,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  std::vector<double> trainer_ratio, callbacks_ratio, trainer_cpu, callbacks_cpu;
+  std::vector<double> trainer_ratio, callbacks_ratio, trainer_cpu, callbacks_cpu, rate[3];
   for (int r = 0; r < opt.repeats; ++r) {
     Run runs[3];
     for (int k = 0; k < 3; ++k) {  // rotate the order so no way always runs first
@@ -249,6 +250,9 @@ int main(int argc, char** argv) {
     require_identical(*runs[0].net, *runs[2].net, "Trainer+20 callbacks");
     const double n = static_cast<double>(opt.steps);
     const double a = n / runs[0].seconds, b = n / runs[1].seconds, c = n / runs[2].seconds;
+    rate[0].push_back(a);
+    rate[1].push_back(b);
+    rate[2].push_back(c);
     trainer_ratio.push_back(b / a);
     callbacks_ratio.push_back(c / a);
     trainer_cpu.push_back(runs[0].cpu_seconds / runs[1].cpu_seconds);
@@ -259,6 +263,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   std::printf("weights: bit-identical in all three ways\n");
+  std::printf("median steps/s: raw=%.1f trainer=%.1f callbacks=%.1f\n", median(rate[0]), median(rate[1]),
+              median(rate[2]));
   std::printf("cpu-time medians: trainer_vs_raw=%.3f callbacks_vs_raw=%.3f\n", median(trainer_cpu),
               median(callbacks_cpu));
   std::printf("RESULT overhead trainer_vs_raw=%.3f callbacks_vs_raw=%.3f\n", median(trainer_ratio),

@@ -5,9 +5,10 @@
 # Compiles (g++ -c, no precompiled header, no ccache, the Release flags of kiln's dev targets):
 #   torch_only.cpp               <torch/torch.h> and an empty main (the baseline)
 #   examples/01_minimal_fit.cpp  the first example
+#   raw_01_minimal_fit.cpp       the same program hand-written in LibTorch (what any such TU costs)
 #   callbacks_{0,4,16}.cpp       a Trainer with 0, 4 and 16 callbacks (generated here, STYLE.md G)
 # RUNS times each (default 3), takes the median wall time, and prints
-#   RESULT compile example_vs_torch=<ratio>
+#   RESULT compile example_vs_torch=<ratio> raw_vs_torch=<ratio> example_vs_raw=<ratio>
 #   RESULT compile callbacks_0=<s> callbacks_4=<s> callbacks_16=<s> (and ratios to torch_only)
 # Usage: benchmarks/compile/measure.sh [--runs N] [--no-callbacks]   (from anywhere)
 # Env: CXX (default g++), EXTRA_FLAGS (appended). Compiles one file at a time (2-core machine).
@@ -100,9 +101,11 @@ echo "measure.sh: $("$cxx" --version | head -n1), $runs runs each, load: $(uptim
 
 torch_s=$(time_tu "$scratch/torch_only.cpp")
 example_s=$(time_tu "$root/examples/01_minimal_fit.cpp")
+raw_s=$(time_tu "$here/raw_01_minimal_fit.cpp")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
-echo "torch_only=${torch_s}s 01_minimal_fit=${example_s}s (medians of $runs)"
-echo "RESULT compile example_vs_torch=$(ratio "$example_s" "$torch_s")"
+echo "torch_only=${torch_s}s 01_minimal_fit=${example_s}s raw_01_minimal_fit=${raw_s}s (medians of $runs)"
+echo "RESULT compile example_vs_torch=$(ratio "$example_s" "$torch_s") raw_vs_torch=$(ratio "$raw_s" "$torch_s")" \
+     "example_vs_raw=$(ratio "$example_s" "$raw_s")"
 
 if [[ $with_callbacks == 1 ]]; then
   line="RESULT compile"
