@@ -31,7 +31,7 @@ cxx=${CXX:-g++}
 # without -include cmake_pch.hxx.
 flags=(-O3 -DNDEBUG -std=gnu++20 -D_GLIBCXX_USE_CXX11_ABI=1
        -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
-       -DBOOST_ALL_NO_LIB -DFMT_HEADER_ONLY=1 -DGFLAGS_IS_A_DLL=0 -DGLOG_CUSTOM_PREFIX_SUPPORT
+       -DBOOST_ALL_NO_LIB -DGFLAGS_IS_A_DLL=0 -DGLOG_CUSTOM_PREFIX_SUPPORT
        -DUSE_C10D_GLOO -DUSE_DISTRIBUTED -DUSE_RPC -DUSE_TENSORPIPE
        -I "$root/include" -isystem /usr/include/torch/csrc/api/include)
 # shellcheck disable=SC2206
@@ -102,17 +102,18 @@ echo "measure.sh: $("$cxx" --version | head -n1), $runs runs each, load: $(uptim
 torch_s=$(time_tu "$scratch/torch_only.cpp")
 example_s=$(time_tu "$root/examples/01_minimal_fit.cpp")
 raw_s=$(time_tu "$here/raw_01_minimal_fit.cpp")
+engine_s=$(time_tu "$root/examples/06_engine_only.cpp")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
-echo "torch_only=${torch_s}s 01_minimal_fit=${example_s}s raw_01_minimal_fit=${raw_s}s (medians of $runs)"
+echo "torch_only=${torch_s}s 01_minimal_fit=${example_s}s raw_01_minimal_fit=${raw_s}s 06_engine_only=${engine_s}s (medians of $runs)"
 echo "RESULT compile example_vs_torch=$(ratio "$example_s" "$torch_s") raw_vs_torch=$(ratio "$raw_s" "$torch_s")" \
-     "example_vs_raw=$(ratio "$example_s" "$raw_s")"
+     "example_vs_raw=$(ratio "$example_s" "$raw_s")" "engine_example_vs_torch=$(ratio "$engine_s" "$torch_s")"
 
 if [[ $with_callbacks == 1 ]]; then
   line="RESULT compile"
   rel="RESULT compile vs_torch"
   for n in 0 4 16; do
-    generate_callbacks "$n" "$here/callbacks_$n.cpp"
-    s=$(time_tu "$here/callbacks_$n.cpp")
+    generate_callbacks "$n" "$scratch/callbacks_$n.cpp"
+    s=$(time_tu "$scratch/callbacks_$n.cpp")
     line+=" callbacks_$n=${s}s"
     rel+=" callbacks_$n=$(ratio "$s" "$torch_s")"
   done

@@ -4,10 +4,6 @@
 #include <tuple>
 #include <type_traits>
 
-#include <boost/hana/find_if.hpp>
-#include <boost/hana/optional.hpp>
-#include <boost/hana/tuple.hpp>
-#include <boost/hana/type.hpp>
 
 namespace kiln {
 
@@ -68,13 +64,17 @@ inline constexpr bool is_policy =
 template <class Slot, class... Ps>
 inline constexpr int count_slot = (0 + ... + int(std::is_same_v<typename slot_of<Ps>::type, Slot>));
 
-/// The policy of `Slot` in Ps..., or `Default` when none is given.
+/// The policy of `Slot` in Ps..., or `Default` when none is given. A plain recursive search:
+/// Boost.Hana's find_if did the same but cost ~0.5 s of parsing in every translation unit
+/// (benchmarks/RESULTS.md), for a list that never holds more than four policies.
 template <class Slot, class Default, class... Ps>
 struct find_slot {
-  static constexpr auto found = boost::hana::find_if(
-      boost::hana::tuple_t<Ps...>,
-      [](auto t) { return boost::hana::bool_c<std::is_same_v<typename slot_of<typename decltype(t)::type>::type, Slot>>; });
-  using type = typename std::remove_cvref_t<decltype(found.value_or(boost::hana::type_c<Default>))>::type;
+  using type = Default;
+};
+template <class Slot, class Default, class P, class... Ps>
+struct find_slot<Slot, Default, P, Ps...> {
+  using type = std::conditional_t<std::is_same_v<typename slot_of<P>::type, Slot>, P,
+                                  typename find_slot<Slot, Default, Ps...>::type>;
 };
 template <class Slot, class Default, class... Ps>
 using find_slot_t = typename find_slot<Slot, Default, Ps...>::type;

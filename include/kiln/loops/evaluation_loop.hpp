@@ -55,8 +55,10 @@ class EvaluationLoop {
   using E = stage_events<S>;
 
  public:
-  EvaluationLoop(Trainer& t, Module& m)
-      : t_(t), m_(m), ctx_(t.wiring(state_, S, logs_)) {}
+  /// `stage` is S, or sanity_check for a validation loop run before training: it shares
+  /// validation's code and events (one instantiation less per module), and publishes nothing.
+  EvaluationLoop(Trainer& t, Module& m, Stage stage = S)
+      : t_(t), m_(m), stage_(stage), ctx_(t.wiring(state_, stage, logs_)) {}
 
   /// Runs at most `limit` (and, when >= 0, `max_batches`) batches; returns the epoch values.
   template <class Data, class Step>
@@ -66,7 +68,7 @@ class EvaluationLoop {
     std::int64_t n = limit.resolve(size_of(range), option);
     if (max_batches >= 0) n = n < 0 ? max_batches : std::min(n, max_batches);
     if (n == 0) return {};
-    state_.stage = S;
+    state_.stage = stage_;
     state_.epoch = t_.state().epoch;
     state_.global_step = t_.state().global_step;
     const bool was_training = m_.is_training();
@@ -102,7 +104,7 @@ class EvaluationLoop {
     t_.emit(typename E::epoch_end{}, &m_, &ctx_);  // the module may still log here
     values_ = logs_.step_values();
     values_.merge(logs_.take_epoch_values());
-    if constexpr (S == Stage::validate || S == Stage::test) t_.publish(values_, logs_);
+    if (stage_ == Stage::validate || stage_ == Stage::test) t_.publish(values_, logs_);
   }
   template <class Eng>
   void on(const event::completed&, Eng&) { t_.emit(typename E::end{}, &m_, &ctx_); }
@@ -110,6 +112,7 @@ class EvaluationLoop {
  private:
   Trainer& t_;
   Module& m_;
+  Stage stage_;
   State state_;
   LogBuffer logs_;
   StepContext ctx_;

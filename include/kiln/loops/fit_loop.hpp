@@ -51,7 +51,7 @@ class FitLoop {
     if constexpr (has_val) {
       if (cfg_.num_sanity_val_steps != 0) {
         t_.emit(event::sanity_check_start{});
-        EvaluationLoop<Trainer, Module, Stage::sanity_check> sanity(t_, m_);
+        EvaluationLoop<Trainer, Module, Stage::validate> sanity(t_, m_, Stage::sanity_check);
         sanity.run(*val_, cfg_.limit_val_batches, "limit_val_batches", cfg_.num_sanity_val_steps, val_step());
         t_.emit(event::sanity_check_end{});
       }
