@@ -4,3 +4,15 @@ find_package(Torch REQUIRED)
 find_package(Boost REQUIRED)        # header-only use: Boost.Hana
 find_package(range-v3 REQUIRED)
 find_package(fmt REQUIRED)
+
+# Under add_subdirectory, imported targets found here would be visible only inside kiln's
+# directory, and a consumer linking kiln::kiln could not resolve torch_cpu & co.
+if(NOT PROJECT_IS_TOP_LEVEL)
+  get_directory_property(kiln_imported IMPORTED_TARGETS)
+  foreach(t ${kiln_imported})
+    get_target_property(kiln_is_global ${t} IMPORTED_GLOBAL)
+    if(NOT kiln_is_global)
+      set_target_properties(${t} PROPERTIES IMPORTED_GLOBAL TRUE)
+    endif()
+  endforeach()
+endif()

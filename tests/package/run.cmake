@@ -17,3 +17,12 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${WORK_DIR}/consumer-buil
     -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer-build)
 run(${WORK_DIR}/consumer-build/consumer)
+
+# add_subdirectory: kiln's own tests/examples stay off because it is not the top-level project.
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package/subdirectory -B ${WORK_DIR}/subdirectory-build
+    -DCMAKE_CXX_COMPILER=${CXX} -DKILN_SOURCE_DIR=${SOURCE_DIR} -DCMAKE_BUILD_TYPE=Release)
+if(EXISTS ${WORK_DIR}/subdirectory-build/kiln/tests)
+  message(FATAL_ERROR "add_subdirectory(kiln) configured kiln's tests: KILN_BUILD_TESTS should default OFF there")
+endif()
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/subdirectory-build)
+run(${WORK_DIR}/subdirectory-build/consumer)
