@@ -45,46 +45,9 @@ class Engine {
     if constexpr (DataSource<Data>) {
       auto&& range = detail::as_range(data);
       using Batch = detail::batch_arg_t<std::remove_reference_t<Data>>;
-      static_assert(std::is_invocable_v<Process&, Engine&, Batch&>, KILN_ERR_PROCESS_SIGNATURE);
-      State& s = *state_;
-      s.max_epochs = opt.max_epochs;
-      s.should_stop = false;
-      const std::int64_t limit = opt.epoch_length.value_or(-1);
-      s.epoch_length = opt.epoch_length ? opt.epoch_length : detail::size_of(range);
-      try {
-        emit(event::started{});
-        while ((s.max_epochs < 0 || s.epoch < s.max_epochs) && !s.should_stop) {
-          s.batch_idx = 0;
-          s.stop_epoch = false;
-          emit(event::epoch_started{});
-          if (limit != 0) {
-            auto it = std::begin(range);
-            auto end = std::end(range);
-            for (; it != end; ) {
-              emit(event::iteration_started{});
-              auto&& batch = *it;  // a view may yield a prvalue: name it so steps get an lvalue
-              if constexpr (std::is_same_v<std::remove_cvref_t<std::invoke_result_t<Process&, Engine&, Batch&>>, at::Tensor>) {
-                s.output = process_(*this, batch);
-              } else {
-                process_(*this, batch);
-              }
-              ++s.iteration;
-              emit(event::iteration_completed{});
-              ++s.batch_idx;
-              if (s.should_stop || s.stop_epoch || (limit > 0 && s.batch_idx >= limit)) break;
-              ++it;  // advance only when another batch is wanted: a loader fetches on ++
-            }
-          }
-          if (!s.epoch_length) s.epoch_length = s.batch_idx;
-          emit(event::epoch_completed{});
-          ++s.epoch;
-        }
-        if (s.should_stop) emit(event::terminated{});
-        emit(event::completed{});
-      } catch (const std::exception& e) {
-        emit(event::exception{e});
-        throw;
-      }
+      constexpr bool process_takes_engine_and_batch = std::is_invocable_v<Process&, Engine&, Batch&>;
+      static_assert(process_takes_engine_and_batch, KILN_ERR_PROCESS_SIGNATURE);
+      if constexpr (process_takes_engine_and_batch) run_epochs(range, opt);
     }
     return *state_;
   }
@@ -109,6 +72,49 @@ class Engine {
   void attach_state(State& s) { state_ = &s; }
 
  private:
+  template <class Range>
+  void run_epochs(Range& range, const RunOptions& opt) {
+    State& s = *state_;
+    s.max_epochs = opt.max_epochs;
+    s.should_stop = false;
+    const std::int64_t limit = opt.epoch_length.value_or(-1);
+    s.epoch_length = opt.epoch_length ? opt.epoch_length : detail::size_of(range);
+    try {
+      emit(event::started{});
+      while ((s.max_epochs < 0 || s.epoch < s.max_epochs) && !s.should_stop) {
+        s.batch_idx = 0;
+        s.stop_epoch = false;
+        emit(event::epoch_started{});
+        if (limit != 0) {
+          auto it = std::begin(range);
+          auto end = std::end(range);
+          for (; it != end; ) {
+            emit(event::iteration_started{});
+            auto&& batch = *it;  // a view may yield a prvalue: name it so steps get an lvalue
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(process_(*this, batch))>, at::Tensor>) {
+              s.output = process_(*this, batch);
+            } else {
+              process_(*this, batch);
+            }
+            ++s.iteration;
+            emit(event::iteration_completed{});
+            ++s.batch_idx;
+            if (s.should_stop || s.stop_epoch || (limit > 0 && s.batch_idx >= limit)) break;
+            ++it;  // advance only when another batch is wanted: a loader fetches on ++
+          }
+        }
+        if (!s.epoch_length) s.epoch_length = s.batch_idx;
+        emit(event::epoch_completed{});
+        ++s.epoch;
+      }
+      if (s.should_stop) emit(event::terminated{});
+      emit(event::completed{});
+    } catch (const std::exception& e) {
+      emit(event::exception{e});
+      throw;
+    }
+  }
+
   Process process_;
   std::tuple<Handlers...> handlers_;
   State own_state_;

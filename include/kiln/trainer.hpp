@@ -146,6 +146,8 @@ class Trainer {
         emit(event::teardown{Stage::predict});
       });
       return outputs;
+    } else {
+      return std::vector<detail::no_data>{};  // after the static_assert: keeps the caller's code error-free
     }
   }
 
@@ -237,7 +239,8 @@ class Trainer {
       return H(pick<H>(std::forward<Args>(args)...));
     } else {
       static_assert(std::is_default_constructible_v<H>, KILN_ERR_HANDLER_NOT_DEFAULT_CONSTRUCTIBLE);
-      return H{};
+      if constexpr (std::is_default_constructible_v<H>) return H{};
+      else std::terminate();  // unreachable: the static_assert above has already failed
     }
   }
   template <class Tuple, class... Args>

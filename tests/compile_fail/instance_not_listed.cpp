@@ -1,24 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/instance_not_listed.cpp — a callback object is passed to the Trainer but its type is not in Callbacks<...>.
 // kiln-expect-error: kiln: an object passed to the Trainer constructor is neither a TrainerConfig nor a type listed in Callbacks<\.\.\.> or Loggers<\.\.\.>\.
-#include <memory>
-#include <utility>
-#include <vector>
-
-#include <torch/torch.h>
-
-#include <kiln/kiln.hpp>
-
-using Batch = std::pair<torch::Tensor, torch::Tensor>;
-
-struct Net : torch::nn::Module {
-  torch::nn::Linear fc{nullptr};
-  Net() { fc = register_module("fc", torch::nn::Linear(4, 1)); }
-  torch::Tensor training_step(const Batch& b, kiln::StepContext&) { return torch::mse_loss(fc(b.first), b.second); }
-  std::unique_ptr<torch::optim::Optimizer> configure_optimizers() {
-    return std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(0.1));
-  }
-};
+#include "net.hpp"
 
 struct Counter {
   int every = 1;
