@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/engine.hpp — Engine<Process, Handlers...>: the epoch/iteration loop with static events (Ignite style).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <iterator>
 #include <optional>
@@ -75,10 +76,15 @@ class Engine {
   template <class Range>
   void run_epochs(Range& range, const RunOptions& opt) {
     State& s = *state_;
+    // Ignite: running a finished engine again starts a new run (an attached state, the
+    // Trainer's, is the Trainer's to manage).
+    if (state_ == &own_state_ && s.max_epochs >= 0 && s.epoch >= s.max_epochs) s = State{};
     s.max_epochs = opt.max_epochs;
     s.should_stop = false;
     const std::int64_t limit = opt.epoch_length.value_or(-1);
-    s.epoch_length = opt.epoch_length ? opt.epoch_length : detail::size_of(range);
+    // The length is known only from a sized range; a limit on unsized data is only a maximum.
+    const auto size = detail::size_of(range);
+    s.epoch_length = size ? std::optional<std::int64_t>(limit >= 0 ? std::min(limit, *size) : *size) : std::nullopt;
     try {
       emit(event::started{});
       while ((s.max_epochs < 0 || s.epoch < s.max_epochs) && !s.should_stop) {
@@ -99,19 +105,35 @@ class Engine {
             ++s.iteration;
             emit(event::iteration_completed{});
             ++s.batch_idx;
-            if (s.should_stop || s.stop_epoch || (limit > 0 && s.batch_idx >= limit)) break;
+            if (s.should_stop || s.stop_epoch || (limit > 0 && s.batch_idx >= limit)) {
+              drain(range, it, end);
+              break;
+            }
             ++it;  // advance only when another batch is wanted: a loader fetches on ++
           }
         }
         if (!s.epoch_length) s.epoch_length = s.batch_idx;
         emit(event::epoch_completed{});
         ++s.epoch;
+        if (s.batch_idx == 0 && limit != 0)
+          s.request_stop("the data yielded no batches");  // more epochs would be empty too
       }
       if (s.should_stop) emit(event::terminated{});
       emit(event::completed{});
     } catch (const std::exception& e) {
       emit(event::exception{e});
       throw;
+    }
+  }
+
+  /// A torch::data loader with workers refuses a new epoch while batches of the last one are
+  /// in flight, so an epoch cut short by a limit or a stop fetches the rest of its batches.
+  template <class Range, class It, class End>
+  static void drain(Range& range, It& it, End& end) {
+    if constexpr (requires { range.options().workers; }) {
+      if (range.options().workers > 0)
+        while (++it != end) {
+        }
     }
   }
 

@@ -156,10 +156,17 @@ class Trainer {
   const State& state() const { return state_; }
   /// Options after fast_dev_run and defaults were applied.
   const TrainerConfig& config() const { return config_; }
-  /// Every value logged so far, last value per name (Lightning's callback_metrics).
-  const MetricMap& callback_metrics() const { return callback_metrics_; }
-  /// The values logged with prog_bar=true.
-  const MetricMap& progress_bar_metrics() const { return progress_bar_metrics_; }
+  /// Every value logged so far, last value per name (Lightning's callback_metrics). Step values
+  /// of the running fit are read (a device sync) only when this is called.
+  const MetricMap& callback_metrics() {
+    if (live_logs_) refresh_metrics(live_logs_->current_step_values(), *live_logs_, !epoch_end_reached_);
+    return callback_metrics_;
+  }
+  /// The values logged with prog_bar=true, as callback_metrics().
+  const MetricMap& progress_bar_metrics() {
+    if (live_logs_) refresh_metrics(live_logs_->current_step_values(), *live_logs_, !epoch_end_reached_);
+    return progress_bar_metrics_;
+  }
   bool is_global_zero() const { return strategy_.is_global_zero(); }
   StrategyImpl<strategy_tag>& strategy() { return strategy_; }
   PrecisionImpl<precision_tag>& precision() { return precision_; }
@@ -193,14 +200,28 @@ class Trainer {
 
   /// Hands `values` to every logger (rank 0, logging enabled) and records them in callback_metrics.
   void publish(const MetricMap& values, const LogBuffer& buffer) {
-    for (auto& [k, v] : values) {
-      callback_metrics_[k] = v;
-      if (buffer.shows_in_prog_bar(k)) progress_bar_metrics_[k] = v;
-    }
+    refresh_metrics(values, buffer);
     if (values.empty() || !logging_enabled() || !is_global_zero()) return;
     MetricMap row = values;
     row.emplace("epoch", static_cast<double>(state_.epoch));  // as Lightning's loggers record it
     std::apply([&](auto&... l) { (l.log_metrics(row, state_.global_step), ...); }, loggers_);
+  }
+  /// Records `values` in callback_metrics and progress_bar_metrics only (not the loggers).
+  /// The plain name of a value logged on_step and on_epoch follows `<name>_epoch` when that is
+  /// in `values`, else `<name>_step` when `alias_steps` (not on lazy reads between steps).
+  void refresh_metrics(const MetricMap& values, const LogBuffer& buffer, bool alias_steps = true) {
+    for (bool epoch_keys : {false, true}) {  // epoch values last: they win the plain name
+      for (auto& [k, v] : values) {
+        if (std::string_view(k).ends_with("_epoch") != epoch_keys) continue;
+        callback_metrics_[k] = v;
+        const bool bar = buffer.shows_in_prog_bar(k);
+        if (bar) progress_bar_metrics_[k] = v;
+        auto plain = buffer.plain_name(k);
+        if (plain.empty() || (!epoch_keys && !alias_steps)) continue;
+        callback_metrics_[std::string(plain)] = v;
+        if (bar) progress_bar_metrics_[std::string(plain)] = v;
+      }
+    }
   }
   /// Flushes every logger.
   void save_loggers() {
@@ -341,6 +362,8 @@ class Trainer {
   std::vector<OptimizerConfig> optimizers_;
   MetricMap callback_metrics_;
   MetricMap progress_bar_metrics_;
+  LogBuffer* live_logs_ = nullptr;  ///< the running fit's training logs, read lazily
+  bool epoch_end_reached_ = false;  ///< plain names hold epoch values until the next epoch starts
 };
 
 }  // namespace kiln

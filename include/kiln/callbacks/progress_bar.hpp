@@ -19,7 +19,7 @@ namespace kiln {
 class ProgressBar {
  public:
   struct Options {
-    std::int64_t refresh_rate = 1;
+    std::int64_t refresh_rate = 1;  ///< redraw every n batches on a terminal; 0 turns the bar off
   };
   ProgressBar() = default;
   explicit ProgressBar(Options o) : opt_(o) {}
@@ -31,7 +31,7 @@ class ProgressBar {
   }
   template <class T>
   void on(const event::train_batch_end& e, T& t) {
-    if (!enabled(t) || !tty_ || (e.batch_idx + 1) % opt_.refresh_rate != 0) return;
+    if (!enabled(t) || !tty_ || opt_.refresh_rate <= 0 || (e.batch_idx + 1) % opt_.refresh_rate != 0) return;
     draw(t, e.batch_idx + 1, '\r');
   }
   template <class T>
@@ -42,7 +42,9 @@ class ProgressBar {
   }
  private:
   template <class T>
-  bool enabled(T& t) const { return t.config().enable_progress_bar && t.is_global_zero(); }
+  bool enabled(T& t) const {
+    return opt_.refresh_rate > 0 && t.config().enable_progress_bar && t.is_global_zero();
+  }
 
   template <class T>
   static std::string metrics(T& t) {

@@ -36,7 +36,11 @@ struct BatchLimit {
       throw Error(fmt::format("kiln: {}={} is a fraction, but the data does not know its size; "
                               "give a batch count instead",
                               option, value));
-    return static_cast<std::int64_t>(value * static_cast<double>(*size));
+    const auto n = static_cast<std::int64_t>(value * static_cast<double>(*size));
+    if (n == 0 && value > 0 && *size > 0)
+      throw Error(fmt::format("kiln: {}={} of {} batches is less than one batch; raise it or give a "
+                              "batch count", option, value, *size));
+    return n;
   }
 };
 

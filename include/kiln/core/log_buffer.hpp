@@ -72,35 +72,66 @@ class LogBuffer {
     }
   }
 
-  /// Values logged on_step since the last call (named `<name>_step` when also on_epoch).
-  MetricMap step_values(bool prog_bar_only = false) {
+  /// Values logged on_step since the last call (named `<name>_step` when also on_epoch): what
+  /// loggers receive every log_every_n_steps.
+  MetricMap step_values() {
     MetricMap out;
     for (auto& [name, e] : entries_) {
-      if (!e.step_pending || (prog_bar_only && !e.prog_bar)) continue;
+      if (!e.step_pending) continue;
       out.emplace(e.on_epoch ? name + "_step" : name, e.last.item<double>());
-      if (!prog_bar_only) e.step_pending = false;
+      e.step_pending = false;
     }
     return out;
   }
 
-  /// The epoch reductions (named `<name>_epoch` when also on_step), then forgets them.
-  MetricMap take_epoch_values() {
+  /// The latest on_step value of every name, read only when asked (callback_metrics).
+  MetricMap current_step_values() const {
+    MetricMap out;
+    for (auto& [name, e] : entries_)
+      if (e.on_step && e.last.defined()) out.emplace(e.on_epoch ? name + "_step" : name, e.last.item<double>());
+    return out;
+  }
+
+  /// The epoch reductions so far (named `<name>_epoch` when also on_step).
+  MetricMap epoch_values() const {
     MetricMap out;
     for (auto& [name, e] : entries_) {
       if (!e.on_epoch || e.count == 0) continue;
       double v = e.accum.item<double>();
       if (e.reduce == Reduce::mean) v /= static_cast<double>(e.count);
       out.emplace(e.on_step ? name + "_epoch" : name, v);
-      e.count = 0;
     }
     return out;
   }
 
-  /// Names logged with prog_bar=true.
+  /// epoch_values(), then forgets the epoch's accumulation.
+  MetricMap take_epoch_values() {
+    MetricMap out = epoch_values();
+    for (auto& [name, e] : entries_) e.count = 0;
+    return out;
+  }
+
+  /// For a value logged both on_step and on_epoch, Lightning's callback_metrics also holds the
+  /// plain name (the step value during the epoch, the epoch value after it); loggers do not.
+  /// Returns that plain name for `key`, or an empty view.
+  std::string_view plain_name(std::string_view key) const {
+    for (std::string_view suffix : {"_step", "_epoch"}) {
+      if (key.size() <= suffix.size() || !key.ends_with(suffix)) continue;
+      auto it = entries_.find(key.substr(0, key.size() - suffix.size()));
+      if (it != entries_.end() && it->second.on_step && it->second.on_epoch) return it->first;
+    }
+    return {};
+  }
+
+  /// True for the keys of a value logged with prog_bar=true.
   bool shows_in_prog_bar(std::string_view key) const {
-    for (auto& [name, e] : entries_)
-      if (e.prog_bar && key.starts_with(name)) return true;
-    return false;
+    auto it = entries_.find(key);
+    if (it == entries_.end()) {
+      auto plain = plain_name(key);
+      if (plain.empty()) return false;
+      it = entries_.find(plain);
+    }
+    return it->second.prog_bar;
   }
 
   void clear() { entries_.clear(); }

@@ -26,6 +26,7 @@ class CsvLogger {
     std::optional<std::filesystem::path> save_dir;  ///< default: the Trainer's default_root_dir
     std::string name = "kiln_logs";
     std::optional<std::int64_t> version;  ///< default: one more than the highest existing
+    std::int64_t flush_logs_every_n_steps = 100;  ///< bounds what a crash can lose (Lightning's default)
   };
   CsvLogger() = default;
   explicit CsvLogger(Options o) : opt_(std::move(o)) {}
@@ -42,6 +43,7 @@ class CsvLogger {
       if (columns_.insert(k).second) header_changed_ = true;
     }
     rows_.push_back({step, std::move(row)});
+    if (step - flushed_step_ >= opt_.flush_logs_every_n_steps) save();
   }
 
   /// Writes pending rows to metrics.csv.
@@ -71,6 +73,7 @@ class CsvLogger {
     out.flush();
     if (!out) throw Error(fmt::format("kiln: CsvLogger failed writing {}", path.string()));
     written_.insert(written_.end(), rows_.begin(), rows_.end());
+    if (!rows_.empty()) flushed_step_ = rows_.back().step;
     rows_.clear();
     header_changed_ = false;
   }
@@ -107,6 +110,7 @@ class CsvLogger {
   std::vector<Row> rows_, written_;
   const std::vector<Row> empty_;
   bool header_changed_ = false;
+  std::int64_t flushed_step_ = 0;
 };
 
 }  // namespace kiln

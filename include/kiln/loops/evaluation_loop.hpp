@@ -102,7 +102,7 @@ class EvaluationLoop {
   template <class Eng>
   void on(const event::epoch_completed&, Eng&) {
     t_.emit(typename E::epoch_end{}, &m_, &ctx_);  // the module may still log here
-    values_ = logs_.step_values();
+    values_ = logs_.current_step_values();
     values_.merge(logs_.take_epoch_values());
     if (stage_ == Stage::validate || stage_ == Stage::test) t_.publish(values_, logs_);
   }

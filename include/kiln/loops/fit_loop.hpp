@@ -42,25 +42,34 @@ class FitLoop {
     auto&& range = as_range(data);
     const auto size = size_of(range);
     const std::int64_t limit = cfg_.limit_train_batches.resolve(size, "limit_train_batches");
-    if (limit >= 0) epoch_length_ = limit;
+    if (size) epoch_length_ = limit;  // exact only for sized data; else the limit is a maximum
     resolve_val_interval();
 
     m_.train();
+    t_.live_logs_ = &logs_;
+    struct Unhook {
+      Trainer& t;
+      ~Unhook() { t.live_logs_ = nullptr; }
+    } unhook{t_};
     t_.emit(event::setup{Stage::fit});
     t_.emit(event::fit_start{}, &m_, &ctx_);
     if constexpr (has_val) {
       if (cfg_.num_sanity_val_steps != 0) {
+        s_.stage = Stage::sanity_check;  // callbacks can tell it from real validation
         t_.emit(event::sanity_check_start{});
         EvaluationLoop<Trainer, Module, Stage::validate> sanity(t_, m_, Stage::sanity_check);
         sanity.run(*val_, cfg_.limit_val_batches, "limit_val_batches", cfg_.num_sanity_val_steps, val_step());
         t_.emit(event::sanity_check_end{});
+        s_.stage = Stage::fit;
       }
     }
     t_.emit(event::train_start{}, &m_, &ctx_);
-    if (cfg_.max_steps != 0 && !s_.should_stop) {
+    // Lightning skips training for limit_train_batches=0 or max_steps=0.
+    if (cfg_.max_steps != 0 && limit != 0 && !s_.should_stop) {
       Engine<FitLoop&, FitLoop&> engine(*this, *this);
       engine.attach_state(s_);
-      engine.run(data, {.max_epochs = cfg_.max_epochs, .epoch_length = epoch_length_});
+      engine.run(data, {.max_epochs = cfg_.max_epochs,
+                        .epoch_length = limit < 0 ? std::nullopt : std::optional<std::int64_t>(limit)});
     }
     t_.emit(event::train_end{}, &m_, &ctx_);
     if (s_.stop_reason.empty() && cfg_.max_epochs >= 0 && s_.epoch >= cfg_.max_epochs)
@@ -90,14 +99,15 @@ class FitLoop {
         t_.precision().backward(scaled);
         t_.emit(event::after_backward{}, &m_, &ctx_);
         if (++accumulated_ == cfg_.accumulate_grad_batches || is_last_batch()) optimizer_step();
-        return loss;
+        return loss.detach();  // what callbacks keep must not hold the autograd graph
       } else {
         [[maybe_unused]] auto guard = t_.precision().autocast();
         if constexpr (std::is_void_v<decltype(m_.training_step(batch, ctx_))>) {
           m_.training_step(batch, ctx_);
           return at::Tensor();
         } else {
-          return m_.training_step(batch, ctx_);
+          at::Tensor out = m_.training_step(batch, ctx_);
+          return out.defined() ? out.detach() : out;
         }
       }
     });
@@ -105,6 +115,7 @@ class FitLoop {
 
   template <class Eng>
   void on(const event::epoch_started&, Eng&) {
+    t_.epoch_end_reached_ = false;
     t_.emit(event::train_epoch_start{}, &m_, &ctx_);
   }
   template <class Eng>
@@ -115,31 +126,54 @@ class FitLoop {
   template <class Eng>
   void on(const event::iteration_completed&, Eng&) {
     t_.emit(event::train_batch_end{s_.batch_idx, s_.output}, &m_, &ctx_);
+    // Loggers get step values every log_every_n_steps; callback_metrics read them lazily.
     if (s_.global_step != step_before_batch_ && s_.global_step % cfg_.log_every_n_steps == 0)
       t_.publish(logs_.step_values(), logs_);
     if (val_every_ > 0 && epoch_validates() && (s_.batch_idx + 1) % val_every_ == 0) validate();
-    if (cfg_.max_steps >= 0 && s_.global_step >= cfg_.max_steps)
-      s_.request_stop(fmt::format("max_steps={} reached", cfg_.max_steps));
+    check_max_steps();
   }
   template <class Eng>
   void on(const event::epoch_completed&, Eng&) {
-    if (automatic && accumulated_ > 0 && !s_.should_stop) optimizer_step();
+    if (automatic && accumulated_ > 0 && !s_.should_stop) {
+      optimizer_step();
+      check_max_steps();
+    }
     if (val_every_ < 0 && epoch_validates()) validate();
+    // Epoch reductions are visible to train_epoch_end handlers (as in Lightning); values the
+    // handlers log are included in what the loggers then receive.
+    t_.refresh_metrics(logs_.epoch_values(), logs_);
+    t_.epoch_end_reached_ = true;
     t_.emit(event::train_epoch_end{}, &m_, &ctx_);
     auto values = logs_.step_values();
     values.merge(logs_.take_epoch_values());
     t_.publish(values, logs_);
-    for (auto& o : t_.optimizers_) step_scheduler(o, Interval::epoch, s_.epoch + 1, t_.callback_metrics());
+    if (automatic)  // Lightning leaves schedulers to the user in manual optimization
+      for (auto& o : t_.optimizers_) step_scheduler(o, Interval::epoch, s_.epoch + 1, metrics());
     t_.save_loggers();
   }
 
  private:
   static constexpr bool has_val = !std::is_same_v<Val, no_data>;
 
+  auto metrics() {
+    return [this]() -> const MetricMap& { return t_.callback_metrics(); };
+  }
+
+  void check_max_steps() {
+    if (cfg_.max_steps >= 0 && s_.global_step >= cfg_.max_steps && !s_.should_stop)
+      s_.request_stop(fmt::format("max_steps={} reached", cfg_.max_steps));
+  }
+
   void resolve_val_interval() {
     const auto& v = cfg_.val_check_interval;
     if (v.is_all()) val_every_ = -1;
-    else if (!v.is_fraction) val_every_ = static_cast<std::int64_t>(v.value);
+    else if (!v.is_fraction) {
+      val_every_ = static_cast<std::int64_t>(v.value);
+      if (has_val && epoch_length_ && val_every_ > *epoch_length_)
+        throw Error(fmt::format("kiln: val_check_interval={} is more than the {} training batches of an "
+                                "epoch, so validation would never run; give at most {}",
+                                val_every_, *epoch_length_, *epoch_length_));
+    }
     else if (!epoch_length_)
       throw Error(fmt::format("kiln: val_check_interval={} is a fraction, but the training data "
                               "does not know its size; give a batch count instead", v.value));
@@ -173,7 +207,7 @@ class FitLoop {
     accumulated_ = 0;
     ++s_.global_step;
     // A skipped step (loss scaler found inf/NaN) must not advance the schedule.
-    if (stepped) step_scheduler(o, Interval::step, s_.global_step, t_.callback_metrics());
+    if (stepped) step_scheduler(o, Interval::step, s_.global_step, metrics());
   }
 
   Trainer& t_;

@@ -34,15 +34,17 @@ inline void clip_gradients(std::vector<at::Tensor>& params, const TrainerConfig&
 }
 
 /// Steps `cfg`'s scheduler if its interval and frequency say so; ReduceLROnPlateau reads its
-/// monitored value from `metrics` and fails naming the key when it was never logged.
-inline void step_scheduler(OptimizerConfig& cfg, Interval when, std::int64_t count,
-                           const MetricMap& metrics) {
+/// monitored value from `get_metrics()` (called only then: reading values syncs the device) and
+/// fails naming the key when it was never logged.
+template <class GetMetrics>
+void step_scheduler(OptimizerConfig& cfg, Interval when, std::int64_t count, GetMetrics&& get_metrics) {
   if (!cfg.lr_scheduler || cfg.interval != when || cfg.frequency < 1 || count % cfg.frequency != 0)
     return;
   if (!cfg.lr_scheduler->needs_metric()) {
     cfg.lr_scheduler->step();
     return;
   }
+  const MetricMap& metrics = get_metrics();
   auto it = metrics.find(cfg.monitor);
   if (it == metrics.end()) {
     std::string known;

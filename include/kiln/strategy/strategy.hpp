@@ -49,6 +49,8 @@ T move_tree(const T& t, const at::Device& d) {
     return t.to(d, /*non_blocking=*/true);
   } else if constexpr (requires { t.data; t.target; }) {
     return T{move_tree(t.data, d), move_tree(t.target, d)};
+  } else if constexpr (requires { t.data; }) {  // torch::data::TensorExample: no target
+    return T{move_tree(t.data, d)};
   } else if constexpr (requires { t.first; t.second; }) {
     return T{move_tree(t.first, d), move_tree(t.second, d)};
   } else if constexpr (requires { std::tuple_size<T>::value; }) {
