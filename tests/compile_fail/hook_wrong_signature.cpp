@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/hook_wrong_signature.cpp — a module hook has the right name but the wrong parameters.
 // kiln-expect-error: kiln: the module's on_train_epoch_end has the wrong parameters, so kiln would never call it\. Declare it as `void on_train_epoch_end\(kiln::StepContext& ctx\)`
-#include <memory>
-#include <utility>
-#include <vector>
-
-#include <torch/torch.h>
-
-#include <kiln/kiln.hpp>
-
-using Batch = std::pair<torch::Tensor, torch::Tensor>;
+#include "common.hpp"
 
 struct Net : torch::nn::Module {
   torch::nn::Linear fc{nullptr};
@@ -25,9 +17,4 @@ struct Net : torch::nn::Module {
 #endif
 };
 
-int main() {
-  Net model;
-  std::vector<Batch> data;
-  kiln::Trainer<Net> trainer({.max_epochs = 1, .enable_progress_bar = false});
-  trainer.fit(model, data);
-}
+int main() { fit_once<Net>(); }

@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/missing_configure_optimizers.cpp — the module has no configure_optimizers().
 // kiln-expect-error: kiln: the module has no configure_optimizers\(\)\. Add one that returns
-#include <memory>
-#include <utility>
-#include <vector>
-
-#include <torch/torch.h>
-
-#include <kiln/kiln.hpp>
-
-using Batch = std::pair<torch::Tensor, torch::Tensor>;
+#include "common.hpp"
 
 struct Net : torch::nn::Module {
   torch::nn::Linear fc{nullptr};
@@ -24,9 +16,4 @@ struct Net : torch::nn::Module {
 #endif
 };
 
-int main() {
-  Net model;
-  std::vector<Batch> data;
-  kiln::Trainer<Net> trainer({.max_epochs = 1, .enable_progress_bar = false});
-  trainer.fit(model, data);
-}
+int main() { fit_once<Net>(); }

@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/module_not_torch_module.cpp — the module is a plain struct, not a torch::nn::Module.
 // kiln-expect-error: kiln: the module must derive from torch::nn::Module\. Declare it as `struct Net : torch::nn::Module { \.\.\. }`
-#include <memory>
-#include <utility>
-#include <vector>
-
-#include <torch/torch.h>
-
-#include <kiln/kiln.hpp>
-
-using Batch = std::pair<torch::Tensor, torch::Tensor>;
+#include "common.hpp"
 
 #ifdef KILN_MISTAKE
 struct Net {
@@ -23,9 +15,4 @@ struct Net : torch::nn::Module {
   }
 };
 
-int main() {
-  Net model;
-  std::vector<Batch> data;
-  kiln::Trainer<Net> trainer({.max_epochs = 1, .enable_progress_bar = false});
-  trainer.fit(model, data);
-}
+int main() { fit_once<Net>(); }

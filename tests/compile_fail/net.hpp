@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/net.hpp — a correct module and data for the cases whose mistake is elsewhere.
 #pragma once
-#include <memory>
-#include <utility>
-#include <vector>
-
-#include <torch/torch.h>
-
-#include <kiln/kiln.hpp>
-
-using Batch = std::pair<torch::Tensor, torch::Tensor>;
+#include "common.hpp"
 
 struct Net : torch::nn::Module {
   torch::nn::Linear fc{nullptr};

@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/test_without_test_step.cpp — test() is called but the module has no test_step.
 // kiln-expect-error: kiln: test\(\) was called but the module has no test_step\. Add `void test_step\(const Batch& batch, kiln::StepContext& ctx\)`
-#include <memory>
-#include <utility>
-#include <vector>
-
-#include <torch/torch.h>
-
-#include <kiln/kiln.hpp>
-
-using Batch = std::pair<torch::Tensor, torch::Tensor>;
+#include "common.hpp"
 
 struct Net : torch::nn::Module {
   torch::nn::Linear fc{nullptr};

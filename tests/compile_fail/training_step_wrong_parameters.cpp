@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/training_step_wrong_parameters.cpp — training_step exists but takes (int), not (batch, ctx).
 // kiln-expect-error: kiln: the module's training_step cannot be called with \(batch, kiln::StepContext&\) for this data\.
-#include <memory>
-#include <utility>
-#include <vector>
-
-#include <torch/torch.h>
-
-#include <kiln/kiln.hpp>
-
-using Batch = std::pair<torch::Tensor, torch::Tensor>;
+#include "common.hpp"
 
 struct Net : torch::nn::Module {
   torch::nn::Linear fc{nullptr};
@@ -24,9 +16,4 @@ struct Net : torch::nn::Module {
   }
 };
 
-int main() {
-  Net model;
-  std::vector<Batch> data;
-  kiln::Trainer<Net> trainer({.max_epochs = 1, .enable_progress_bar = false});
-  trainer.fit(model, data);
-}
+int main() { fit_once<Net>(); }

@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/validation_without_validation_step.cpp — fit() gets validation data but the module has no validation_step.
 // kiln-expect-error: kiln: validation data was given but the module has no validation_step\. Add `void validation_step\(const Batch& batch, kiln::StepContext& ctx\)`
-#include <memory>
-#include <utility>
-#include <vector>
-
-#include <torch/torch.h>
-
-#include <kiln/kiln.hpp>
-
-using Batch = std::pair<torch::Tensor, torch::Tensor>;
+#include "common.hpp"
 
 struct Net : torch::nn::Module {
   torch::nn::Linear fc{nullptr};
