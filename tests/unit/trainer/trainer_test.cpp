@@ -70,6 +70,8 @@ struct HookedLinear : Linear {
 template <class Module = Linear, class... Policies>
 using Quiet = kiln::Trainer<Module, kiln::Loggers<>, Policies...>;
 
+// Progress bar off, and the sanity check off unless a test asks for one (2 is the default, so
+// it stands for "not set"): most tests count validation batches.
 kiln::TrainerConfig quiet(kiln::TrainerConfig c = {}) {
   c.enable_progress_bar = false;
   c.num_sanity_val_steps = c.num_sanity_val_steps == 2 ? 0 : c.num_sanity_val_steps;
