@@ -101,8 +101,7 @@ class Trainer {
   /// Trains `module` on `train` batches (Lightning's trainer.fit(model, train_dataloaders)).
   template <class TrainData>
   void fit(Module& module, TrainData&& train) {
-    detail::no_data none;
-    run_fit(module, train, static_cast<detail::no_data*>(nullptr), none);
+    run_fit(module, train, static_cast<detail::no_data*>(nullptr));
   }
 
   /// Trains on `train` and validates on `val` as val_check_interval says.
@@ -112,7 +111,7 @@ class Trainer {
     if constexpr (DataSource<ValData>) {
       using ValBatch = detail::batch_arg_t<std::remove_reference_t<ValData>>;
       static_assert(HasValidationStep<Module, ValBatch>, KILN_ERR_NO_VALIDATION_STEP);
-      if constexpr (HasValidationStep<Module, ValBatch>) run_fit(module, train, &val, val);
+      if constexpr (HasValidationStep<Module, ValBatch>) run_fit(module, train, &val);
     }
   }
 
@@ -293,8 +292,8 @@ class Trainer {
     }
   }
 
-  template <class TrainData, class ValPtr, class ValRef>
-  void run_fit(Module& module, TrainData& train, ValPtr val, ValRef&) {
+  template <class TrainData, class Val>
+  void run_fit(Module& module, TrainData& train, Val* val) {
     static_assert(DataSource<TrainData>, KILN_ERR_NOT_A_DATA_SOURCE);
     if constexpr (DataSource<TrainData>) {
       using Batch = detail::batch_arg_t<std::remove_reference_t<TrainData>>;
@@ -313,7 +312,7 @@ class Trainer {
           prepare(module);
           state_.stage = Stage::fit;
           optimizers_ = detail::to_optimizer_configs(module.configure_optimizers());
-          detail::FitLoop<Trainer, Module, std::remove_pointer_t<ValPtr>> loop(*this, module, val);
+          detail::FitLoop<Trainer, Module, Val> loop(*this, module, val);
           loop.run(train);
         });
       }

@@ -1,25 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/test_without_test_step.cpp — test() is called but the module has no test_step.
 // kiln-expect-error: kiln: test\(\) was called but the module has no test_step\. Add `void test_step\(const Batch& batch, kiln::StepContext& ctx\)`
-#include "common.hpp"
+#include "net.hpp"
 
-struct Net : torch::nn::Module {
-  torch::nn::Linear fc{nullptr};
-  Net() { fc = register_module("fc", torch::nn::Linear(4, 1)); }
-  torch::Tensor training_step(const Batch& b, kiln::StepContext&) { return torch::mse_loss(fc(b.first), b.second); }
-  std::unique_ptr<torch::optim::Optimizer> configure_optimizers() {
-    return std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(0.1));
-  }
-#ifdef KILN_MISTAKE
-  // no test_step
-#else
+struct Tested : Net {
+#ifndef KILN_MISTAKE
   void test_step(const Batch& b, kiln::StepContext& ctx) { ctx.log("test/loss", torch::mse_loss(fc(b.first), b.second)); }
 #endif
 };
 
 int main() {
-  Net model;
+  Tested model;
   std::vector<Batch> data;
-  kiln::Trainer<Net> trainer({.max_epochs = 1, .enable_progress_bar = false});
+  kiln::Trainer<Tested> trainer({.max_epochs = 1, .enable_progress_bar = false});
   trainer.test(model, data);
 }

@@ -12,6 +12,7 @@
 #include <kiln/core/log_buffer.hpp>
 #include <kiln/core/optimizer_config.hpp>
 #include <kiln/core/state.hpp>
+#include <kiln/util/torch_compat.hpp>
 
 namespace kiln {
 
@@ -49,8 +50,7 @@ class StepContext {
   void optimizer_step(std::size_t i = 0) {
     auto& opt = optimizer(i);
     step_(precision_, opt);
-    for (auto& group : opt.param_groups())
-      for (auto& p : group.params()) p.mutable_grad() = at::Tensor();
+    compat::zero_grad_to_none(opt);
     ++state_->global_step;
   }
 

@@ -55,14 +55,8 @@ class CsvLogger {
     if (ec) throw Error(fmt::format("kiln: CsvLogger cannot create {}: {}", path.parent_path().string(), ec.message()));
     std::ofstream out(path, header_changed_ ? std::ios::trunc : std::ios::app);
     if (!out) throw Error(fmt::format("kiln: CsvLogger cannot write {}", path.string()));
-    const auto& rows = header_changed_ ? written_ : empty_;
-    if (header_changed_) {
-      out << "step";
-      for (auto& c : columns_) out << ',' << c;
-      out << '\n';
-    }
-    for (const std::vector<Row>* list : std::initializer_list<const std::vector<Row>*>{&rows, &rows_})
-      for (auto& r : *list) {
+    auto write = [&](const std::vector<Row>& rows) {
+      for (auto& r : rows) {
         out << r.step;
         for (auto& c : columns_) {
           out << ',';
@@ -70,6 +64,14 @@ class CsvLogger {
         }
         out << '\n';
       }
+    };
+    if (header_changed_) {  // a new column: rewrite the whole file under the new header
+      out << "step";
+      for (auto& c : columns_) out << ',' << c;
+      out << '\n';
+      write(written_);
+    }
+    write(rows_);
     out.flush();
     if (!out) throw Error(fmt::format("kiln: CsvLogger failed writing {}", path.string()));
     written_.insert(written_.end(), rows_.begin(), rows_.end());
@@ -108,7 +110,6 @@ class CsvLogger {
   Options opt_;
   std::set<std::string> columns_;
   std::vector<Row> rows_, written_;
-  const std::vector<Row> empty_;
   bool header_changed_ = false;
   std::int64_t flushed_step_ = 0;
 };

@@ -94,7 +94,7 @@ class FitLoop {
         if (!loss.defined())
           throw Error(fmt::format("kiln: training_step returned an undefined tensor at epoch {}, batch {}",
                                   s_.epoch, s_.batch_idx));
-        const at::Tensor& scaled = cfg_.accumulate_grad_batches > 1 ? (scaled_ = loss / double(cfg_.accumulate_grad_batches)) : loss;
+        const at::Tensor scaled = cfg_.accumulate_grad_batches > 1 ? loss / double(cfg_.accumulate_grad_batches) : loss;
         t_.emit(event::before_backward{scaled}, &m_, &ctx_);
         t_.precision().backward(scaled);
         t_.emit(event::after_backward{}, &m_, &ctx_);
@@ -218,7 +218,6 @@ class FitLoop {
   LogBuffer logs_;
   StepContext ctx_;
   std::vector<at::Tensor> params_;
-  at::Tensor scaled_;
   std::optional<std::int64_t> epoch_length_;
   std::int64_t val_every_ = -1;
   std::int64_t accumulated_ = 0;
