@@ -11,11 +11,12 @@
 
 using Batch = std::pair<torch::Tensor, torch::Tensor>;
 
-/// Builds a default Trainer for Module and fits it once: where most mistakes surface.
-template <class Module>
+/// Builds a Trainer (by default a default one for Module) and fits it once: where most
+/// mistakes surface.
+template <class Module, class Trainer = kiln::Trainer<Module>>
 void fit_once() {
   Module model;
   std::vector<Batch> data;
-  kiln::Trainer<Module> trainer({.max_epochs = 1, .enable_progress_bar = false});
+  Trainer trainer({.max_epochs = 1, .enable_progress_bar = false});
   trainer.fit(model, data);
 }

@@ -9,9 +9,4 @@ using Trainer = kiln::Trainer<Net, kiln::Precision<kiln::FP32>, kiln::Precision<
 using Trainer = kiln::Trainer<Net, kiln::Precision<kiln::FP32>>;
 #endif
 
-int main() {
-  Net model;
-  std::vector<Batch> data;
-  Trainer trainer({.max_epochs = 1, .enable_progress_bar = false});
-  trainer.fit(model, data);
-}
+int main() { fit_once<Net, Trainer>(); }

@@ -16,9 +16,4 @@ using Trainer = kiln::Trainer<Net, kiln::Callbacks<Counter, Counter>>;
 using Trainer = kiln::Trainer<Net, kiln::Callbacks<Counter, Other>>;
 #endif
 
-int main() {
-  Net model;
-  std::vector<Batch> data;
-  Trainer trainer({.max_epochs = 1});
-  trainer.fit(model, data);
-}
+int main() { fit_once<Net, Trainer>(); }

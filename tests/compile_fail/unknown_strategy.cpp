@@ -10,9 +10,4 @@ using Trainer = kiln::Trainer<Net, kiln::Strategy<NotAStrategy>>;
 using Trainer = kiln::Trainer<Net, kiln::Strategy<kiln::SingleDevice>>;
 #endif
 
-int main() {
-  Net model;
-  std::vector<Batch> data;
-  Trainer trainer({.max_epochs = 1});
-  trainer.fit(model, data);
-}
+int main() { fit_once<Net, Trainer>(); }
