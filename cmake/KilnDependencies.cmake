@@ -4,6 +4,7 @@ find_package(Torch REQUIRED)
 find_package(Boost REQUIRED)        # header-only use: Boost.Hana
 find_package(range-v3 REQUIRED)
 find_package(fmt REQUIRED)
+find_package(ZLIB REQUIRED)        # kiln::data::read_idx reads .gz files
 
 # Under add_subdirectory, imported targets found here would be visible only inside kiln's
 # directory, and a consumer linking kiln::kiln could not resolve torch_cpu & co.

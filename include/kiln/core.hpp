@@ -6,6 +6,7 @@
 #include <kiln/core/dispatch.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/hparams.hpp>
 #include <kiln/core/log_buffer.hpp>
 #include <kiln/core/module_hooks.hpp>
 #include <kiln/core/optimizer_config.hpp>
@@ -14,6 +15,7 @@
 #include <kiln/core/state.hpp>
 #include <kiln/core/step_context.hpp>
 #include <kiln/core/concepts/callback.hpp>
+#include <kiln/core/concepts/data_module.hpp>
 #include <kiln/core/concepts/data_source.hpp>
 #include <kiln/core/concepts/logger.hpp>
 #include <kiln/core/concepts/training_module.hpp>

@@ -130,6 +130,7 @@ class Engine {
   /// in flight, so an epoch cut short by a limit or a stop fetches the rest of its batches.
   template <class Range, class It, class End>
   static void drain(Range& range, It& it, End& end) {
+    if constexpr (requires { range.end_epoch(); }) range.end_epoch();  // kiln::data::Loader: only in-flight batches remain
     if constexpr (requires { range.options().workers; }) {
       if (range.options().workers > 0)
         while (++it != end) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <kiln/core.hpp>
 #include <kiln/callbacks.hpp>
+#include <kiln/data.hpp>
 #include <kiln/loggers.hpp>
 #include <kiln/loops.hpp>
 #include <kiln/strategy.hpp>

@@ -12,6 +12,7 @@
 
 #include <kiln/callbacks/progress_bar.hpp>
 #include <kiln/core/concepts/callback.hpp>
+#include <kiln/core/concepts/data_module.hpp>
 #include <kiln/core/concepts/data_source.hpp>
 #include <kiln/core/concepts/logger.hpp>
 #include <kiln/core/concepts/training_module.hpp>
@@ -19,6 +20,7 @@
 #include <kiln/core/diagnostics.hpp>
 #include <kiln/core/dispatch.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/hparams.hpp>
 #include <kiln/core/log_buffer.hpp>
 #include <kiln/core/module_hooks.hpp>
 #include <kiln/core/policies.hpp>
@@ -98,10 +100,13 @@ class Trainer {
     kiln::validate(config_);
   }
 
-  /// Trains `module` on `train` batches (Lightning's trainer.fit(model, train_dataloaders)).
+  /// Trains `module` on `train` batches (Lightning's trainer.fit(model, train_dataloaders)), or
+  /// on a DataModule's train_dataloader(), validating on its val_dataloader() when the module
+  /// has a validation_step.
   template <class TrainData>
   void fit(Module& module, TrainData&& train) {
-    run_fit(module, train, static_cast<detail::no_data*>(nullptr));
+    if constexpr (DataModule<std::remove_reference_t<TrainData>>) fit_data_module(module, train);
+    else run_fit(module, train, static_cast<detail::no_data*>(nullptr));
   }
 
   /// Trains on `train` and validates on `val` as val_check_interval says.
@@ -115,21 +120,73 @@ class Trainer {
     }
   }
 
-  /// One pass of validation_step over `data`; returns the logged epoch values.
+  /// One pass of validation_step over `data` (or a DataModule's val_dataloader()); returns the
+  /// logged epoch values.
   template <class Data>
   MetricMap validate(Module& module, Data&& data) {
-    return run_evaluation<Stage::validate>(module, data);
+    if constexpr (DataModule<std::remove_reference_t<Data>>) {
+      static_assert(detail::has_val_dataloader<std::remove_reference_t<Data>>,
+                    KILN_ERR_DATAMODULE_NO_LOADER("validate()", "val_dataloader"));
+      MetricMap out;
+      if constexpr (detail::has_val_dataloader<std::remove_reference_t<Data>>)
+        with_data_module(module, data, Stage::validate, [&] {
+          auto loader = data.val_dataloader();
+          out = run_evaluation<Stage::validate>(module, loader);
+        });
+      return out;
+    } else {
+      return run_evaluation<Stage::validate>(module, data);
+    }
   }
 
-  /// One pass of test_step over `data`; returns the logged epoch values.
+  /// One pass of test_step over `data` (or a DataModule's test_dataloader()); returns the
+  /// logged epoch values.
   template <class Data>
   MetricMap test(Module& module, Data&& data) {
-    return run_evaluation<Stage::test>(module, data);
+    if constexpr (DataModule<std::remove_reference_t<Data>>) {
+      static_assert(detail::has_test_dataloader<std::remove_reference_t<Data>>,
+                    KILN_ERR_DATAMODULE_NO_LOADER("test()", "test_dataloader"));
+      MetricMap out;
+      if constexpr (detail::has_test_dataloader<std::remove_reference_t<Data>>)
+        with_data_module(module, data, Stage::test, [&] {
+          auto loader = data.test_dataloader();
+          out = run_evaluation<Stage::test>(module, loader);
+        });
+      return out;
+    } else {
+      return run_evaluation<Stage::test>(module, data);
+    }
   }
 
-  /// predict_step over `data`; returns what it returned for each batch.
+  /// predict_step over `data` (or a DataModule's predict_dataloader()); returns what it
+  /// returned for each batch.
   template <class Data>
   auto predict(Module& module, Data&& data) {
+    if constexpr (DataModule<std::remove_reference_t<Data>>) {
+      static_assert(detail::has_predict_dataloader<std::remove_reference_t<Data>>,
+                    KILN_ERR_DATAMODULE_NO_LOADER("predict()", "predict_dataloader"));
+      if constexpr (detail::has_predict_dataloader<std::remove_reference_t<Data>>) {
+        decltype(predict(module, data.predict_dataloader())) out;
+        with_data_module(module, data, Stage::predict, [&] {
+          auto loader = data.predict_dataloader();
+          out = predict(module, loader);
+        });
+        return out;
+      } else {
+        return std::vector<detail::no_data>{};  // after the static_assert: keeps the caller's code error-free
+      }
+    } else {
+      return predict_on(module, data);
+    }
+  }
+
+  /// The module being fitted, validated, tested or run (Lightning's trainer.lightning_module);
+  /// nullptr outside those calls. Callbacks that save or inspect weights use it.
+  Module* module() { return module_; }
+
+ private:
+  template <class Data>
+  auto predict_on(Module& module, Data& data) {
     static_assert(DataSource<Data>, KILN_ERR_NOT_A_DATA_SOURCE);
     using Batch = detail::batch_arg_t<std::remove_reference_t<Data>>;
     static_assert(HasPredictStep<Module, Batch>, KILN_ERR_NO_PREDICT_STEP);
@@ -138,7 +195,7 @@ class Trainer {
       std::vector<Out> outputs;
       guarded([&] {
         prepare(module);
-        emit(event::setup{Stage::predict});
+        setup_stage(Stage::predict);
         detail::EvaluationLoop<Trainer, Module, Stage::predict> loop(*this, module);
         loop.run(data, config_.limit_predict_batches, "limit_predict_batches", -1,
                  [&](Batch& b, StepContext& ctx) { outputs.push_back(module.predict_step(b, ctx)); });
@@ -150,9 +207,13 @@ class Trainer {
     }
   }
 
+ public:
   /// Loop progress (epoch, global_step, ...); handlers call state().request_stop() to stop.
   State& state() { return state_; }
   const State& state() const { return state_; }
+  /// Progress of the running validation, sanity check, test or predict pass (its stage,
+  /// batch_idx, epoch_length); nullptr outside one. Progress bars read it.
+  const State* evaluation_state() const { return evaluation_state_; }
   /// Options after fast_dev_run and defaults were applied.
   const TrainerConfig& config() const { return config_; }
   /// Every value logged so far, last value per name (Lightning's callback_metrics). Step values
@@ -222,6 +283,18 @@ class Trainer {
       }
     }
   }
+  /// Emits event::setup for `stage`, then hands the module's hparams() (when it has one) to
+  /// every logger that has log_hyperparams (after setup: loggers learn their folder there).
+  void setup_stage(Stage stage) {
+    emit(event::setup{stage});
+    if constexpr (requires(const Module& m) { { m.hparams() } -> std::convertible_to<HParams>; }) {
+      if (!module_ || !logging_enabled() || !is_global_zero()) return;
+      const HParams hp = module_->hparams();
+      std::apply([&](auto&... l) {
+        ([&] { if constexpr (requires { l.log_hyperparams(hp); }) l.log_hyperparams(hp); }(), ...);
+      }, loggers_);
+    }
+  }
   /// Flushes every logger.
   void save_loggers() {
     if (!logging_enabled() || !is_global_zero()) return;
@@ -270,8 +343,11 @@ class Trainer {
     }(static_cast<Tuple*>(nullptr));
   }
 
-  /// Applies seed/deterministic/fast_dev_run and places the module; start of every entry point.
+  /// Applies seed/deterministic/fast_dev_run and places the module; start of every entry point
+  /// (once per call: a DataModule's stage runs an entry point inside another).
   void prepare(Module& module) {
+    if (module_ == &module) return;
+    module_ = &module;
     config_ = effective(config_);
     if (config_.seed) seed_everything(*config_.seed);
     if (config_.deterministic) compat::use_deterministic_algorithms(true);
@@ -280,15 +356,58 @@ class Trainer {
     precision_.setup_module(module);
   }
 
-  /// Runs f; emits event::exception and saves the loggers before an error propagates.
+  /// Runs f as one entry point call; emits event::exception and saves the loggers before an
+  /// error propagates. Nested calls (a DataModule's stage) run f as it is.
   template <class F>
   void guarded(F&& f) {
+    if (in_call_) return f();
+    in_call_ = true;
+    struct End {
+      Trainer& t;
+      ~End() { t.in_call_ = false; t.module_ = nullptr; }
+    } end{*this};
     try {
       f();
     } catch (const std::exception& e) {
       emit(event::exception{e});
       save_loggers();
       throw;
+    }
+  }
+
+  /// Runs f (which asks `dm` for loaders and runs a stage) between the DataModule's hooks:
+  /// prepare_data() on local rank 0, setup(stage) before, teardown(stage) after.
+  template <class DM, class F>
+  void with_data_module(Module& module, DM& dm, Stage stage, F&& f) {
+    guarded([&] {
+      prepare(module);  // seeds first: loaders built in setup() draw their shuffling seed
+      if constexpr (requires { dm.prepare_data(); })
+        if (strategy_.local_rank() == 0) dm.prepare_data();
+      strategy_.barrier();
+      if constexpr (requires { dm.setup(stage); }) dm.setup(stage);
+      f();
+      if constexpr (requires { dm.teardown(stage); }) dm.teardown(stage);
+    });
+  }
+
+  template <class DM>
+  void fit_data_module(Module& module, DM& dm) {
+    static_assert(detail::has_train_dataloader<DM>, KILN_ERR_DATAMODULE_NO_LOADER("fit()", "train_dataloader"));
+    if constexpr (detail::has_train_dataloader<DM>) {
+      with_data_module(module, dm, Stage::fit, [&] {
+        auto train = dm.train_dataloader();
+        if constexpr (detail::has_val_dataloader<DM>) {
+          using ValBatch = detail::batch_arg_t<decltype(dm.val_dataloader())>;
+          if constexpr (HasValidationStep<Module, ValBatch>) {
+            auto val = dm.val_dataloader();
+            return run_fit(module, train, &val);
+          } else if (is_global_zero()) {  // Lightning's behaviour: the DataModule serves many modules
+            fmt::print(stderr, "kiln: warning: the DataModule has val_dataloader() but the module has no "
+                               "validation_step; fit() skips validation\n");
+          }
+        }
+        run_fit(module, train, static_cast<detail::no_data*>(nullptr));
+      });
     }
   }
 
@@ -331,7 +450,7 @@ class Trainer {
       if constexpr (has_step) {
         guarded([&] {
           prepare(module);
-          emit(event::setup{S});
+          setup_stage(S);
           detail::EvaluationLoop<Trainer, Module, S> loop(*this, module);
           const auto& limit = S == Stage::test ? config_.limit_test_batches : config_.limit_val_batches;
           out = loop.run(data, limit, S == Stage::test ? "limit_test_batches" : "limit_val_batches", -1,
@@ -361,7 +480,10 @@ class Trainer {
   std::vector<OptimizerConfig> optimizers_;
   MetricMap callback_metrics_;
   MetricMap progress_bar_metrics_;
+  const State* evaluation_state_ = nullptr;  ///< set by EvaluationLoop while it runs
   LogBuffer* live_logs_ = nullptr;  ///< the running fit's training logs, read lazily
+  Module* module_ = nullptr;        ///< the module of the running call
+  bool in_call_ = false;            ///< inside fit/validate/test/predict (see guarded)
   bool epoch_end_reached_ = false;  ///< plain names hold epoch values until the next epoch starts
 };
 

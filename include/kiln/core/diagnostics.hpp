@@ -55,8 +55,11 @@
 #define KILN_ERR_LOGGER_NOT_LISTED                                                               \
   "kiln: trainer.logger<T>() names a type that is not in Loggers<...>. Add it to the list."
 #define KILN_ERR_NOT_A_DATA_SOURCE                                                               \
-  "kiln: the data is not a data source. Pass a range of batches (with begin/end), or a pointer " \
-  "to one such as a torch::data loader."
+  "kiln: the data is not a data source. Pass a range of batches (with begin/end), a pointer to " \
+  "one such as a torch::data loader, or a DataModule."
+#define KILN_ERR_DATAMODULE_NO_LOADER(call, method)                                              \
+  "kiln: " call " was given a DataModule without " method "(). Add `auto " method "()` returning " \
+  "the batches of that stage."
 #define KILN_ERR_NO_VALIDATION_STEP                                                              \
   "kiln: validation data was given but the module has no validation_step. Add `void "           \
   "validation_step(const Batch& batch, kiln::StepContext& ctx)` or fit without validation data."

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// kiln/loggers/csv_logger.hpp — CsvLogger: metrics.csv under <root>/kiln_logs/version_N (the default logger).
+// kiln/loggers/csv_logger.hpp — CsvLogger: metrics.csv and hparams.yaml under <root>/lightning_logs/version_N.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -8,25 +9,32 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <fmt/core.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/hparams.hpp>
 #include <kiln/core/log_buffer.hpp>
 
 namespace kiln {
 
-/// Writes logged metrics as CSV (Lightning's CSVLogger): one row per logging step, a column per
-/// metric, `step` first; the file is rewritten when a new metric appears, else appended to.
+/// Writes logged metrics as CSV (Lightning's CSVLogger, the default logger): one row per logging
+/// step, a column per metric (the union of every key logged), `step` first; the file is
+/// rewritten when a new metric appears, else appended to. Hyper-parameters go to hparams.yaml
+/// beside it. Layout: <save_dir>/<name>/version_<N>/, a new N for each logger (each run).
 class CsvLogger {
  public:
   struct Options {
     std::optional<std::filesystem::path> save_dir;  ///< default: the Trainer's default_root_dir
-    std::string name = "kiln_logs";
+    std::string name = "lightning_logs";  ///< Lightning's folder name, so its tools find the runs
     std::optional<std::int64_t> version;  ///< default: one more than the highest existing
-    std::int64_t flush_logs_every_n_steps = 100;  ///< bounds what a crash can lose (Lightning's default)
+    /// Rows are written when this many steps passed since the last write; 0 (default): at every
+    /// log interval (log_every_n_steps), so a crash loses nothing. Also written at the end of
+    /// each epoch and stage, and when the run fails.
+    std::int64_t flush_logs_every_n_steps = 0;
   };
   CsvLogger() = default;
   explicit CsvLogger(Options o) : opt_(std::move(o)) {}
@@ -34,6 +42,17 @@ class CsvLogger {
   template <class T>
   void on(const event::setup&, T& t) {
     if (!opt_.save_dir) opt_.save_dir = t.config().default_root_dir;
+    log_dir();  // choose the version now, before any logger creates a folder (all agree on N)
+  }
+
+  /// Writes hparams.yaml (one `name: value` line each).
+  void log_hyperparams(const HParams& hparams) {
+    const auto path = log_dir() / "hparams.yaml";
+    create_parent(path);
+    std::ofstream out(path, std::ios::trunc);
+    for (auto& [k, v] : hparams) out << yaml_scalar(k) << ": " << std::visit([](auto& x) { return yaml_value(x); }, v) << '\n';
+    out.flush();
+    if (!out) throw Error(fmt::format("kiln: CsvLogger cannot write {}", path.string()));
   }
 
   void log_metrics(const MetricMap& values, std::int64_t step) {
@@ -50,9 +69,7 @@ class CsvLogger {
   void save() {
     if (rows_.empty() && !header_changed_) return;
     const auto path = log_dir() / "metrics.csv";
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) throw Error(fmt::format("kiln: CsvLogger cannot create {}: {}", path.parent_path().string(), ec.message()));
+    create_parent(path);
     std::ofstream out(path, header_changed_ ? std::ios::trunc : std::ios::app);
     if (!out) throw Error(fmt::format("kiln: CsvLogger cannot write {}", path.string()));
     auto write = [&](const std::vector<Row>& rows) {
@@ -103,6 +120,34 @@ class CsvLogger {
   }
 
  private:
+  static void create_parent(const std::filesystem::path& path) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) throw Error(fmt::format("kiln: CsvLogger cannot create {}: {}", path.parent_path().string(), ec.message()));
+  }
+  // YAML 1.2 plain scalars where that is unambiguous, else double-quoted with escapes.
+  static std::string yaml_scalar(const std::string& s) {
+    const bool plain = !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") == std::string::npos &&
+                       s != "true" && s != "false" && s != "null" && s != "~" && s.find_first_of("0123456789.-") != 0;
+    if (plain) return s;
+    std::string q = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') q += '\\', q += c;
+      else if (c == '\n') q += "\\n";
+      else if (static_cast<unsigned char>(c) < 0x20) q += fmt::format("\\x{:02x}", c);
+      else q += c;
+    }
+    return q + '"';
+  }
+  static std::string yaml_value(bool b) { return b ? "true" : "false"; }
+  static std::string yaml_value(std::int64_t i) { return std::to_string(i); }
+  static std::string yaml_value(double d) {
+    if (!std::isfinite(d)) return std::isnan(d) ? ".nan" : d > 0 ? ".inf" : "-.inf";
+    auto t = fmt::format("{}", d);  // shortest round-trip form; keep a '.' so YAML reads a float
+    return t.find_first_of(".e") == std::string::npos ? t + ".0" : t;
+  }
+  static std::string yaml_value(const std::string& s) { return yaml_scalar(s); }
+
   struct Row {
     std::int64_t step;
     std::map<std::string, double> values;

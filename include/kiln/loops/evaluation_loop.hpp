@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include <torch/nn/module.h>
 #include <torch/utils.h>
@@ -73,6 +74,11 @@ class EvaluationLoop {
     state_.global_step = t_.state().global_step;
     const bool was_training = m_.is_training();
     m_.eval();
+    struct Publish {  // the Trainer shows this pass's progress while it runs
+      Trainer& t;
+      const State* previous;
+      ~Publish() { t.evaluation_state_ = previous; }
+    } publish{t_, std::exchange(t_.evaluation_state_, &state_)};
     {
       torch::NoGradGuard no_grad;
       auto process = [&](auto&, auto& batch) {

@@ -51,7 +51,7 @@ class FitLoop {
       Trainer& t;
       ~Unhook() { t.live_logs_ = nullptr; }
     } unhook{t_};
-    t_.emit(event::setup{Stage::fit});
+    t_.setup_stage(Stage::fit);
     t_.emit(event::fit_start{}, &m_, &ctx_);
     if constexpr (has_val) {
       if (cfg_.num_sanity_val_steps != 0) {

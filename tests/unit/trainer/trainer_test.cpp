@@ -311,7 +311,7 @@ TEST_CASE("logged values reach callback_metrics with Lightning's names and reduc
   REQUIRE(cm.at("both") == 1.5);  // Lightning keeps the plain name too: the epoch value after the epoch
 }
 
-TEST_CASE("CsvLogger writes metrics.csv under default_root_dir/kiln_logs/version_N", "[trainer][logging][csv]") {
+TEST_CASE("CsvLogger writes metrics.csv under default_root_dir/lightning_logs/version_N", "[trainer][logging][csv]") {
   const auto root = std::filesystem::temp_directory_path() / "kiln_csv_test";
   std::filesystem::remove_all(root);
   auto train = linear_data(4, 4), val = linear_data(2, 4);
@@ -320,9 +320,9 @@ TEST_CASE("CsvLogger writes metrics.csv under default_root_dir/kiln_logs/version
     kiln::Trainer<Linear> t({.max_epochs = 2, .num_sanity_val_steps = 0, .log_every_n_steps = 2,
                              .default_root_dir = root, .enable_progress_bar = false});
     t.fit(m, train, val);
-    REQUIRE(t.logger<kiln::CsvLogger>().log_dir() == root / "kiln_logs" / ("version_" + std::to_string(run)));
+    REQUIRE(t.logger<kiln::CsvLogger>().log_dir() == root / "lightning_logs" / ("version_" + std::to_string(run)));
   }
-  std::ifstream in(root / "kiln_logs" / "version_0" / "metrics.csv");
+  std::ifstream in(root / "lightning_logs" / "version_0" / "metrics.csv");
   REQUIRE(in);
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
@@ -340,7 +340,7 @@ TEST_CASE("logging off: Loggers<> and config.logger=false write nothing", "[trai
   auto data = linear_data(2, 4);
   kiln::Trainer<Linear> t({.max_epochs = 1, .default_root_dir = root, .enable_progress_bar = false, .logger = false});
   t.fit(m, data);
-  REQUIRE_FALSE(std::filesystem::exists(root / "kiln_logs"));
+  REQUIRE_FALSE(std::filesystem::exists(root / "lightning_logs"));
 }
 
 TEST_CASE("schedulers step per optimizer step or per epoch", "[trainer][schedulers]") {
