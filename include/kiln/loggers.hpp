@@ -2,3 +2,4 @@
 // kiln/loggers.hpp — all loggers.
 #pragma once
 #include <kiln/loggers/csv_logger.hpp>
+#include <kiln/loggers/tensorboard_logger.hpp>

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 #include <exception>
+#include <filesystem>
+#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -278,8 +280,7 @@ class Trainer {
         if (bar) progress_bar_metrics_[k] = v;
         auto plain = buffer.plain_name(k);
         if (plain.empty() || (!epoch_keys && !alias_steps)) continue;
-        callback_metrics_[std::string(plain)] = v;
-        if (bar) progress_bar_metrics_[std::string(plain)] = v;
+        callback_metrics_[std::string(plain)] = v;  // the bar shows x_step and x_epoch only, as Lightning's
       }
     }
   }
@@ -294,6 +295,16 @@ class Trainer {
         ([&] { if constexpr (requires { l.log_hyperparams(hp); }) l.log_hyperparams(hp); }(), ...);
       }, loggers_);
     }
+  }
+  /// Where this run's files go: the first logger's log_dir() (e.g. lightning_logs/version_N),
+  /// else default_root_dir (Lightning's trainer.log_dir).
+  std::filesystem::path log_dir() {
+    std::optional<std::filesystem::path> dir;
+    if (logging_enabled())
+      std::apply([&](auto&... l) {
+        ([&] { if constexpr (requires { l.log_dir(); }) if (!dir) dir = l.log_dir(); }(), ...);
+      }, loggers_);
+    return dir.value_or(config_.default_root_dir);
   }
   /// Flushes every logger.
   void save_loggers() {
@@ -370,7 +381,7 @@ class Trainer {
       f();
     } catch (const std::exception& e) {
       emit(event::exception{e});
-      save_loggers();
+      try { save_loggers(); } catch (...) {}  // the original error is the one to report
       throw;
     }
   }

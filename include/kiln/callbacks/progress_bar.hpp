@@ -4,68 +4,195 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include <fmt/core.h>
-#include <unistd.h>
+#include <sys/ioctl.h>  // TIOCGWINSZ: the terminal's width
+#include <unistd.h>     // isatty
 
 #include <kiln/core/events.hpp>
+#include <kiln/core/stage.hpp>
 
 namespace kiln {
 
-/// Shows epoch, batch, speed and the values logged with prog_bar=true on stderr. On a terminal
-/// it redraws one line every `refresh_rate` batches; otherwise (CI logs, files) it prints one
-/// line per epoch. Off when `config.enable_progress_bar` is false, and on ranks other than 0.
+namespace detail {
+inline std::string progress_text(std::int64_t done, std::optional<std::int64_t> total, double seconds);
+}
+
+/// Shows, per epoch, `Epoch 2/10: 417/938 [00:12<00:15, 34.2 it/s] train/loss=0.412`: batches
+/// done/total, elapsed<remaining, speed and the values logged with prog_bar=true (4 significant
+/// digits); validation, the sanity check, test() and predict() get a `Validation: 3/20 [...]` line.
+/// On a terminal it redraws one line ('\r' ... ESC[K) and ends each epoch with '\n', as
+/// Lightning's TQDMProgressBar. Elsewhere (CI logs, pipes, files) it writes plain lines: one per
+/// epoch, one per evaluation pass, and at most one mid-epoch line every `print_every_s`. Writes
+/// nothing when `config.enable_progress_bar` is false, and nothing on ranks other than 0.
 class ProgressBar {
  public:
   struct Options {
-    std::int64_t refresh_rate = 1;  ///< redraw every n batches on a terminal; 0 turns the bar off
+    std::FILE* stream = nullptr;     ///< where to write; nullptr: stderr
+    std::optional<bool> tty;         ///< redraw one line; default: whether `stream` is a terminal
+    std::int64_t refresh_rate = 1;   ///< on a terminal, redraw every n batches; 0 turns the bar off
+    double print_every_s = 30;       ///< elsewhere, seconds between mid-epoch lines (epoch ends always print)
   };
-  ProgressBar() = default;
-  explicit ProgressBar(Options o) : opt_(o) {}
+  ProgressBar() : ProgressBar(Options{}) {}
+  explicit ProgressBar(Options o)
+      : opt_(o),
+        out_(o.stream ? o.stream : stderr),
+        tty_(o.tty.value_or(::isatty(::fileno(out_)) != 0)) {}
+
+  // Every entry point starts with setup: whether a training line exists decides, on a terminal,
+  // if an evaluation line is cleared at its end (inside fit) or kept (validate/test/predict).
+  template <class T>
+  void on(const event::setup& e, T&) {
+    in_fit_ = e.stage == Stage::fit;
+    in_epoch_ = false;
+  }
 
   template <class T>
   void on(const event::train_epoch_start&, T& t) {
     if (!enabled(t)) return;
-    start_ = std::chrono::steady_clock::now();
+    epoch_start_ = last_line_ = Clock::now();
+    done_ = 0;
+    in_epoch_ = true;
+    if (tty_) draw_train(t, false);
   }
   template <class T>
   void on(const event::train_batch_end& e, T& t) {
-    if (!enabled(t) || !tty_ || opt_.refresh_rate <= 0 || (e.batch_idx + 1) % opt_.refresh_rate != 0) return;
-    draw(t, e.batch_idx + 1, '\r');
+    if (!enabled(t)) return;
+    done_ = e.batch_idx + 1;
+    // Metrics are read (a device sync) only when a line is drawn.
+    if (tty_ ? done_ % opt_.refresh_rate == 0 : line_due(t.state().epoch_length)) draw_train(t, false);
   }
   template <class T>
   void on(const event::train_epoch_end&, T& t) {
     if (!enabled(t)) return;
-    draw(t, t.state().batch_idx, '\r');
-    std::fputc('\n', stderr);
+    in_epoch_ = false;
+    draw_train(t, true);
   }
+
+  // The sanity check emits validation's events; evaluation_state()->stage tells them apart.
+  template <class T> void on(const event::validation_start&, T& t) { eval_start(t); }
+  template <class T> void on(const event::test_start&, T& t) { eval_start(t); }
+  template <class T> void on(const event::predict_start&, T& t) { eval_start(t); }
+  template <class T> void on(const event::validation_batch_end& e, T& t) { eval_batch(t, e.batch_idx); }
+  template <class T> void on(const event::test_batch_end& e, T& t) { eval_batch(t, e.batch_idx); }
+  template <class T> void on(const event::predict_batch_end& e, T& t) { eval_batch(t, e.batch_idx); }
+  template <class T> void on(const event::validation_end&, T& t) { eval_end(t); }
+  template <class T> void on(const event::test_end&, T& t) { eval_end(t); }
+  template <class T> void on(const event::predict_end&, T& t) { eval_end(t); }
+
+  /// Ends a half-drawn terminal line, so the error message starts on a line of its own.
+  template <class T>
+  void on(const event::exception&, T&) {
+    if (pending_) write_raw("\n");
+    pending_ = in_fit_ = in_epoch_ = false;
+  }
+
  private:
+  using Clock = std::chrono::steady_clock;
+
   template <class T>
   bool enabled(T& t) const {
     return opt_.refresh_rate > 0 && t.config().enable_progress_bar && t.is_global_zero();
   }
-
-  template <class T>
-  static std::string metrics(T& t) {
-    std::string out;
-    for (auto& [k, v] : t.progress_bar_metrics()) out += fmt::format(" {}={:.4g}", k, v);
-    return out;
+  static double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  // Not a terminal: a mid-epoch line once print_every_s has passed, but not for the last batch,
+  // whose line train_epoch_end prints.
+  bool line_due(std::optional<std::int64_t> total) const {
+    return (!total || done_ < *total) && seconds_since(last_line_) >= opt_.print_every_s;
   }
 
   template <class T>
-  void draw(T& t, std::int64_t done, char lead) {
+  void draw_train(T& t, bool end_line) {
     const auto& s = t.state();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const std::string total = s.epoch_length ? std::to_string(*s.epoch_length) : "?";
-    fmt::print(stderr, "{}Epoch {}: {}/{} [{:.1f}s, {:.1f} it/s]{}", tty_ ? std::string(1, lead) : "",
-               s.epoch, done, total, secs, secs > 0 ? double(done) / secs : 0.0, metrics(t));
-    std::fflush(stderr);
+    std::string line = fmt::format("Epoch {}: ", s.epoch);  // 0-based, no "/max": as Lightning shows it
+    line += detail::progress_text(done_, s.epoch_length, seconds_since(epoch_start_));
+    for (const auto& [name, value] : t.progress_bar_metrics()) line += fmt::format(" {}={:.4g}", name, value);
+    write_line(line, end_line);
   }
 
-  Options opt_{};
-  bool tty_ = ::isatty(2) != 0;
-  std::chrono::steady_clock::time_point start_{};
+  template <class T>
+  void eval_start(T& t) {
+    if (!enabled(t)) return;
+    eval_start_ = Clock::now();
+    eval_done_ = 0;
+  }
+  template <class T>
+  void eval_batch(T& t, std::int64_t batch_idx) {
+    if (!enabled(t)) return;
+    eval_done_ = batch_idx + 1;
+    if (tty_ && eval_done_ % opt_.refresh_rate == 0) draw_eval(t, false);
+  }
+  template <class T>
+  void eval_end(T& t) {
+    if (!enabled(t)) return;
+    if (!tty_ || !in_fit_) {
+      draw_eval(t, true);  // a line of its own, kept
+      return;
+    }
+    write_raw("\r\x1b[K");  // inside fit the line is cleared, as Lightning's, and training's comes back
+    pending_ = false;
+    if (in_epoch_) draw_train(t, false);
+  }
+  template <class T>
+  void draw_eval(T& t, bool end_line) {
+    const auto* s = t.evaluation_state();
+    if (!s) return;
+    const char* label = s->stage == Stage::sanity_check ? "Sanity Checking"
+                        : s->stage == Stage::test       ? "Testing"
+                        : s->stage == Stage::predict    ? "Predicting"
+                                                        : "Validation";
+    const double seconds = seconds_since(eval_start_);
+    write_line(fmt::format("{}: {}", label, detail::progress_text(eval_done_, s->epoch_length, seconds)), end_line);
+  }
+
+  // A terminal gets '\r' + the line cut to its width (a wrapped line could not be redrawn) +
+  // ESC[K, which clears what a longer previous line left; anything else gets plain lines only.
+  void write_line(std::string line, bool end_line) {
+    if (!tty_) {
+      last_line_ = Clock::now();
+      write_raw(line + '\n');
+      return;
+    }
+    winsize w{};
+    if (::ioctl(::fileno(out_), TIOCGWINSZ, &w) == 0 && w.ws_col > 1 && line.size() >= w.ws_col)
+      line.resize(w.ws_col - 1u);
+    write_raw('\r' + line + "\x1b[K" + (end_line ? "\n" : ""));
+    pending_ = !end_line;
+  }
+  void write_raw(const std::string& bytes) {
+    std::fwrite(bytes.data(), 1, bytes.size(), out_);
+    std::fflush(out_);
+  }
+
+  Options opt_;
+  std::FILE* out_;
+  bool tty_;
+  bool in_fit_ = false, in_epoch_ = false, pending_ = false;
+  std::int64_t done_ = 0, eval_done_ = 0;
+  Clock::time_point epoch_start_{}, eval_start_{}, last_line_{};
 };
 
+namespace detail {
+
+/// `mm:ss`, or `h:mm:ss` from an hour on (tqdm's format); seconds are truncated.
+inline std::string format_duration(double seconds) {
+  const auto s = static_cast<std::int64_t>(seconds > 0 ? seconds : 0);
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+  return fmt::format("{:02}:{:02}", s / 60, s % 60);
+}
+
+/// `done/total [elapsed<remaining, rate it/s]`, with `?` for what is not known yet.
+inline std::string progress_text(std::int64_t done, std::optional<std::int64_t> total, double seconds) {
+  const double rate = seconds > 0 && done > 0 ? double(done) / seconds : 0;
+  const std::string remaining = total && rate > 0 ? format_duration(double(*total - done) / rate) : "?";
+  const std::string speed = rate <= 0 ? "?" : rate >= 100 ? fmt::format("{:.0f}", rate) : fmt::format("{:.3g}", rate);
+  return fmt::format("{}/{} [{}<{}, {} it/s]", done, total ? std::to_string(*total) : "?",
+                     format_duration(seconds), remaining, speed);
+}
+
+}  // namespace detail
 }  // namespace kiln

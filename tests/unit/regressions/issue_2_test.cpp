@@ -134,6 +134,7 @@ TEST_CASE("epoch values are in callback_metrics when train_epoch_end runs; the p
   REQUIRE(seen[0] != seen[1]);  // epoch 0's own value, not a stale one
   REQUIRE(t.callback_metrics().at("train_loss") == seen[1]);
   REQUIRE(t.progress_bar_metrics().count("train_loss_step") == 1);
+  REQUIRE(t.progress_bar_metrics().count("train_loss") == 0);  // not shown three times
 }
 
 TEST_CASE("ReduceLROnPlateau on a step-logged value works before log_every_n_steps", "[regressions][issue_2]") {

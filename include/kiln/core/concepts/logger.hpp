@@ -11,9 +11,10 @@ namespace kiln {
 /// A destination for logged metrics (Lightning's Logger).
 ///
 /// *Requires*: `log_metrics(const MetricMap&, std::int64_t step)` and `save()` (flush to disk).
-/// *Optional*: `on(Event, Trainer&)` handlers like a callback; `finalize()` at the end of fit;
-/// `log_dir()`.
-/// *Models*: kiln::CsvLogger.
+/// *Optional*: `on(Event, Trainer&)` handlers like a callback; `log_hyperparams(const HParams&)`
+/// (the module's hparams() at the start of each stage); `log_dir()` (the first logger's is the
+/// Trainer's log_dir(), where ModelCheckpoint writes).
+/// *Models*: kiln::CsvLogger, kiln::TensorBoardLogger.
 template <class L>
 concept Logger = requires(L& l, const MetricMap& m, std::int64_t step) {
   l.log_metrics(m, step);

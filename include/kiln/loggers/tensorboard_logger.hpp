@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/loggers/tensorboard_logger.hpp — TensorBoardLogger: scalars and hparams in an events file under <root>/lightning_logs/version_N.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include <unistd.h>  // gethostname, getpid: the events file's name
+
+#include <fmt/core.h>
+
+#include <kiln/core/error.hpp>
+#include <kiln/core/events.hpp>
+#include <kiln/core/hparams.hpp>
+#include <kiln/core/log_buffer.hpp>
+#include <kiln/loggers/detail/crc32c.hpp>
+#include <kiln/loggers/detail/protobuf_writer.hpp>
+
+namespace kiln {
+
+/// Writes logged metrics as TensorBoard scalars and hyper-parameters for its HPARAMS tab
+/// (Lightning's TensorBoardLogger), without TensorFlow: one
+/// `events.out.tfevents.<seconds>.<host>.<pid>.<n>` file of TFRecord-framed `Event` protos.
+/// Records are kept in memory and written by save(), which the Trainer calls at every epoch end.
+class TensorBoardLogger {
+ public:
+  struct Options {
+    std::optional<std::filesystem::path> save_dir;  ///< default: the Trainer's default_root_dir
+    std::string name = "lightning_logs";
+    std::optional<std::int64_t> version;  ///< default: one more than the highest existing
+  };
+  TensorBoardLogger() = default;
+  explicit TensorBoardLogger(Options o) : opt_(std::move(o)) {}
+  TensorBoardLogger(TensorBoardLogger&&) noexcept = default;  // the Trainer stores loggers by value
+  ~TensorBoardLogger() {
+    try { save(); } catch (...) {}  // a destructor must not throw; save() reports errors to callers
+  }
+
+  /// Takes the Trainer's default_root_dir and chooses the version now, before any logger creates
+  /// a folder, so loggers sharing <save_dir>/<name> (CsvLogger does the same) agree on N.
+  template <class T>
+  void on(const event::setup&, T& t) {
+    if (!opt_.save_dir) opt_.save_dir = t.config().default_root_dir;
+    log_dir();
+  }
+
+  /// One Event at `step` whose Summary holds a `simple_value` per metric, tagged with its name.
+  void log_metrics(const MetricMap& values, std::int64_t step) {
+    detail::ProtobufWriter summary;
+    for (auto& [tag, value] : values)  // Summary.value = 1 {tag = 1, simple_value = 2}
+      summary.message(1, detail::ProtobufWriter().bytes(1, tag).fixed32(2, static_cast<float>(value)));
+    add_event(step, summary);
+  }
+
+  /// The hparams plugin's session records (start with the values, end), so the HPARAMS tab lists
+  /// this run with `hparams`; the same values twice are written once. No Experiment record:
+  /// without one TensorBoard builds the experiment itself, taking every scalar tag as a metric
+  /// column, while a written one would fix the columns forever (Lightning writes a dummy
+  /// hp_metric for this reason).
+  void log_hyperparams(const HParams& hparams) {
+    if (logged_hparams_ == hparams) return;
+    logged_hparams_ = hparams;
+    // tensorboard/plugins/hparams/plugin_data.proto: SessionStartInfo
+    // {map<string, google.protobuf.Value> hparams = 1, start_time_secs = 5}; SessionEndInfo
+    // {status = 1}, STATUS_SUCCESS = 1. google/protobuf/struct.proto: Value {number_value = 2,
+    // string_value = 3, bool_value = 4}.
+    detail::ProtobufWriter start;
+    for (auto& [name, value] : hparams) {
+      detail::ProtobufWriter v;
+      std::visit([&]<class V>(const V& x) {
+        if constexpr (std::is_same_v<V, bool>) v.varint(4, x);
+        else if constexpr (std::is_same_v<V, std::string>) v.bytes(3, x);
+        else v.fixed64(2, static_cast<double>(x));  // TensorBoard has no integer type
+      }, value);
+      start.message(1, detail::ProtobufWriter().bytes(1, name).message(2, v));
+    }
+    start.fixed64(5, wall_time());
+    add_hparams_event("_hparams_/session_start_info", 3, start);
+    add_hparams_event("_hparams_/session_end_info", 4, detail::ProtobufWriter().varint(1, 1));
+  }
+
+  /// Writes the buffered records to the events file (creating it on the first call) and flushes.
+  void save() {
+    if (pending_.empty()) return;
+    const auto dir = log_dir();
+    if (!file_) {
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (ec) throw Error(fmt::format("kiln: TensorBoardLogger cannot create {}: {}", dir.string(), ec.message()));
+      path_ = dir / file_name(static_cast<std::int64_t>(*started_));
+      file_.reset(std::fopen(path_.c_str(), "wb"));
+      if (!file_) throw Error(fmt::format("kiln: TensorBoardLogger cannot write {}", path_.string()));
+    }
+    const bool ok = std::fwrite(pending_.data(), 1, pending_.size(), file_.get()) == pending_.size() &&
+                    std::fflush(file_.get()) == 0;
+    pending_.clear();  // even on failure: writing it again after a partial write would corrupt the framing
+    if (!ok) throw Error(fmt::format("kiln: TensorBoardLogger failed writing {}", path_.string()));
+  }
+
+  template <class T>
+  void on(const event::exception&, T&) {
+    try { save(); } catch (...) {}  // keep what was logged; the original error propagates
+  }
+
+  /// <save_dir>/<name>/version_<N>; the version is chosen on first use.
+  std::filesystem::path log_dir() {
+    const auto base = opt_.save_dir.value_or(".") / opt_.name;
+    if (!opt_.version) {
+      std::int64_t next = 0;
+      std::error_code ec;
+      for (auto& e : std::filesystem::directory_iterator(base, ec)) {
+        auto n = e.path().filename().string();
+        if (n.rfind("version_", 0) == 0) {
+          try { next = std::max<std::int64_t>(next, std::stoll(n.substr(8)) + 1); } catch (...) {}
+        }
+      }
+      opt_.version = next;
+    }
+    return base / fmt::format("version_{}", *opt_.version);
+  }
+
+ private:
+  struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  static constexpr std::size_t max_pending = 1 << 20;  ///< bounds memory within a long epoch
+
+  static double wall_time() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+
+  static std::string file_name(std::int64_t seconds) {
+    static std::atomic<std::int64_t> counter{0};  // two loggers started in one second get two files
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    return fmt::format("events.out.tfevents.{}.{}.{}.{}", seconds, host, static_cast<long>(getpid()), counter++);
+  }
+
+  // Event {wall_time = 1, step = 2, file_version = 3, summary = 5}: tensorboard/compat/proto/event.proto.
+  void add_event(std::int64_t step, const detail::ProtobufWriter& summary) {
+    const double now = wall_time();
+    if (!started_) {  // TensorBoard identifies an events file by this first record
+      started_ = now;
+      append_record(detail::ProtobufWriter().fixed64(1, now).bytes(3, "brain.Event:2").str());
+    }
+    append_record(detail::ProtobufWriter().fixed64(1, now).varint(2, static_cast<std::uint64_t>(step)).message(5, summary).str());
+    if (pending_.size() > max_pending) save();
+  }
+
+  // Summary.Value {tag = 1, metadata = 9}; SummaryMetadata.plugin_data = 1 {plugin_name = 1,
+  // content = 2} (tensorboard/compat/proto/summary.proto). content is an HParamsPluginData whose
+  // `oneof data` is session_start_info = 3 or session_end_info = 4 here; its version
+  // (field 1) is 0, so proto3 leaves it out. No tensor value: TensorBoard adds an empty one.
+  void add_hparams_event(std::string_view tag, std::uint32_t data_field, const detail::ProtobufWriter& data) {
+    const auto content = detail::ProtobufWriter().message(data_field, data);
+    const auto plugin = detail::ProtobufWriter().bytes(1, "hparams").bytes(2, content.str());
+    const auto value = detail::ProtobufWriter().bytes(1, tag).message(9, detail::ProtobufWriter().message(1, plugin));
+    add_event(0, detail::ProtobufWriter().message(1, value));
+  }
+
+  // TFRecord: uint64 length, masked CRC-32C of those 8 bytes, the data, masked CRC-32C of the data;
+  // integers little-endian.
+  void append_record(std::string_view data) {
+    auto put_le = [&](std::uint64_t v, int n) {
+      for (int i = 0; i < n; ++i) pending_.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+    };
+    put_le(data.size(), 8);
+    put_le(detail::masked_crc32c(std::string_view(pending_).substr(pending_.size() - 8)), 4);
+    pending_.append(data);
+    put_le(detail::masked_crc32c(data), 4);
+  }
+
+  Options opt_;
+  std::string pending_;             ///< framed records not yet written
+  std::optional<double> started_;   ///< wall time of the first record; names the file
+  std::filesystem::path path_;
+  std::unique_ptr<std::FILE, FileCloser> file_;
+  std::optional<HParams> logged_hparams_;
+};
+
+}  // namespace kiln
