@@ -32,7 +32,9 @@ namespace kiln {
 /// Writes logged metrics as TensorBoard scalars and hyper-parameters for its HPARAMS tab
 /// (Lightning's TensorBoardLogger), without TensorFlow: one
 /// `events.out.tfevents.<seconds>.<host>.<pid>.<n>` file of TFRecord-framed `Event` protos.
-/// Records are kept in memory and written by save(), which the Trainer calls at every epoch end.
+/// Each log_metrics() call (one per log interval, log_every_n_steps) is written and flushed at
+/// once, as CsvLogger's rows, so a run that dies loses no logged step; hparams are written with
+/// the next metrics or by save().
 class TensorBoardLogger {
  public:
   struct Options {
@@ -55,12 +57,14 @@ class TensorBoardLogger {
     log_dir();
   }
 
-  /// One Event at `step` whose Summary holds a `simple_value` per metric, tagged with its name.
+  /// One Event at `step` whose Summary holds a `simple_value` per metric, tagged with its name;
+  /// written to the file before returning.
   void log_metrics(const MetricMap& values, std::int64_t step) {
     detail::ProtobufWriter summary;
     for (auto& [tag, value] : values)  // Summary.value = 1 {tag = 1, simple_value = 2}
       summary.message(1, detail::ProtobufWriter().bytes(1, tag).fixed32(2, static_cast<float>(value)));
     add_event(step, summary);
+    save();
   }
 
   /// The hparams plugin's session records (start with the values, end), so the HPARAMS tab lists
@@ -134,8 +138,6 @@ class TensorBoardLogger {
   struct FileCloser {
     void operator()(std::FILE* f) const { std::fclose(f); }
   };
-  static constexpr std::size_t max_pending = 1 << 20;  ///< bounds memory within a long epoch
-
   static double wall_time() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   }
@@ -155,7 +157,6 @@ class TensorBoardLogger {
       append_record(detail::ProtobufWriter().fixed64(1, now).bytes(3, "brain.Event:2").str());
     }
     append_record(detail::ProtobufWriter().fixed64(1, now).varint(2, static_cast<std::uint64_t>(step)).message(5, summary).str());
-    if (pending_.size() > max_pending) save();
   }
 
   // Summary.Value {tag = 1, metadata = 9}; SummaryMetadata.plugin_data = 1 {plugin_name = 1,

@@ -109,6 +109,7 @@ double now() {
 
 std::vector<fs::path> find_files(const fs::path& root, std::string_view prefix) {
   std::vector<fs::path> out;
+  if (!fs::exists(root)) return out;
   for (auto& e : fs::recursive_directory_iterator(root))
     if (e.is_regular_file() && e.path().filename().string().rfind(prefix, 0) == 0) out.push_back(e.path());
   return out;
@@ -144,10 +145,15 @@ TEST_CASE("TensorBoardLogger writes scalars and hparams as TFRecord events that 
   kiln::TensorBoardLogger logger({.save_dir = root});
   logger.log_hyperparams({{"lr", 0.1}, {"batch_size", std::int64_t{32}}, {"nesterov", true}, {"optimizer", std::string("sgd")}});
   logger.log_hyperparams({{"lr", 0.1}, {"batch_size", std::int64_t{32}}, {"nesterov", true}, {"optimizer", std::string("sgd")}});
-  for (std::int64_t step = 0; step < 3; ++step)
+  REQUIRE_FALSE(fs::exists(root));  // hparams wait for the first metrics (or save())
+  for (std::int64_t step = 0; step < 3; ++step) {
     logger.log_metrics({{"train/loss", 1.0 / double(step + 1)}, {"val/acc", 0.3 * double(step)}, {"epoch", 0.0}}, step);
-  REQUIRE_FALSE(fs::exists(root));  // buffered until save()
-  logger.save();
+    // Each log interval is on disk at once: a run killed now loses nothing logged.
+    const auto written = find_files(root, "events.out.tfevents.");
+    REQUIRE(written.size() == 1);
+    REQUIRE(read_records(written[0]).size() == std::size_t(1 + 2 + step + 1));
+  }
+  logger.save();  // nothing pending: writes nothing more
   const double after = now();
 
   const auto dir = root / "lightning_logs" / "version_0";
@@ -219,15 +225,16 @@ TEST_CASE("TensorBoardLogger writes what it holds when fit fails (event::excepti
   const auto root = fs::temp_directory_path() / "kiln_tb_exception_test";
   fs::remove_all(root);
   kiln::TensorBoardLogger logger({.save_dir = root});
-  logger.log_metrics({{"loss", 0.5}}, 3);
+  logger.log_hyperparams({{"lr", 0.5}});  // buffered: metrics are written at once, hparams are not
+  REQUIRE(find_files(root, "events.out.tfevents.").empty());
   int trainer = 0;  // the handler does not look at the trainer
   const std::runtime_error error("boom");
   logger.on(kiln::event::exception{error}, trainer);
   const auto files = find_files(root, "events.out.tfevents.");
   REQUIRE(files.size() == 1);
   const auto records = read_records(files[0]);
-  REQUIRE(records.size() == 2);
-  REQUIRE_THAT(decode_raw(records[1]), Contains(scalar_block("loss", 0.5)));
+  REQUIRE(records.size() == 3);  // file_version, session start, session end
+  REQUIRE_THAT(decode_raw(records[1]), Contains("1: \"lr\"\n"));
 }
 
 TEST_CASE("TensorBoardLogger names the path it cannot write", "[loggers][tensorboard]") {
@@ -237,10 +244,9 @@ TEST_CASE("TensorBoardLogger names the path it cannot write", "[loggers][tensorb
   std::ofstream(root / "plain_file") << "not a directory";
   const auto bad = root / "plain_file" / "logs";
   kiln::TensorBoardLogger logger({.save_dir = bad});
-  logger.log_metrics({{"loss", 1.0}}, 0);
   std::string message;
   try {
-    logger.save();
+    logger.log_metrics({{"loss", 1.0}}, 0);  // written at once, so it is this call that fails
   } catch (const kiln::Error& e) {
     message = e.what();
   }
