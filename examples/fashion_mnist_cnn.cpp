@@ -16,6 +16,9 @@
 int main(int argc, char** argv) {
   auto args = parse_example_args(
       argc, argv, {.config = {.max_epochs = 5, .seed = 42, .default_root_dir = "runs/fashion_mnist_cnn"}, .batch_size = 64});
+  // Before the model and the loaders are built: their initial weights and shuffling seeds are
+  // drawn from LibTorch's generator, which is seeded differently in every process.
+  kiln::seed_everything(*args.config.seed);
   kiln::data::FashionMNISTDataModule data({.root = args.data_root, .batch_size = args.batch_size, .workers = args.workers});
   FashionCNN model(1e-3, std::max<std::int64_t>(1, args.config.max_epochs));
   using Trainer = kiln::Trainer<FashionCNN, kiln::Callbacks<kiln::ModelCheckpoint>,

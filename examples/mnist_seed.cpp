@@ -37,6 +37,9 @@ struct LitModel : torch::nn::Module {
 int main(int argc, char** argv) {
   auto args = parse_example_args(argc, argv, {.config = {.max_epochs = 3, .seed = 42, .default_root_dir = "runs/mnist_seed"},
                                               .batch_size = 32});
+  // Before the model and the loaders are built: their initial weights and shuffling seeds are
+  // drawn from LibTorch's generator, which is seeded differently in every process.
+  kiln::seed_everything(*args.config.seed);
   using kiln::data::FashionMNIST;
   const FashionMNIST::Options data{.root = args.data_root, .val_size = 0, .normalize = false};
   auto train = kiln::data::loader(FashionMNIST(data), {.batch_size = args.batch_size, .workers = args.workers});

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/core.hpp — the vocabulary: concepts, events, policies, config, state, step context.
 #pragma once
+#include <kiln/core/batch_size.hpp>
 #include <kiln/core/config.hpp>
 #include <kiln/core/diagnostics.hpp>
 #include <kiln/core/dispatch.hpp>

@@ -63,6 +63,10 @@ struct TrainerConfig {
   GradClipAlgorithm gradient_clip_algorithm = GradClipAlgorithm::norm;
   std::int64_t log_every_n_steps = 50;
   std::int64_t fast_dev_run = 0;  ///< N > 0 (or true): N batches of each loop, no loggers
+  /// Seeds torch and kiln's generators (seed_everything) at the start of every fit, validate,
+  /// test and predict. A module or loader built before that draws from LibTorch's default
+  /// generator, which is seeded differently in every process: call kiln::seed_everything(seed)
+  /// before building them too, as Lightning's seed_everything is called first.
   std::optional<std::uint64_t> seed;
   bool deterministic = false;
   std::filesystem::path default_root_dir = ".";

@@ -27,6 +27,10 @@ struct LogOptions {
   bool prog_bar = false;
   Reduce reduce = Reduce::mean;
   bool sync_dist = false;  ///< reduce over ranks (a no-op on one process)
+  /// The value's weight in an on_epoch mean (Lightning's batch_size): default, the size of the
+  /// step's batch (first dimension of its first tensor), so a short last batch counts for what
+  /// it holds and the epoch mean of per-batch means is the mean over samples.
+  std::optional<std::int64_t> batch_size;
 };
 
 /// Metric name → value, as loggers and callbacks receive them.
@@ -36,8 +40,9 @@ using MetricMap = std::map<std::string, double, std::less<>>;
 /// read (`.item()`) only when `step_values()` / `epoch_values()` are called.
 class LogBuffer {
  public:
-  /// Records `value` under `name`; the options of the first call for a name stick.
-  void log(std::string_view name, const at::Tensor& value, const LogOptions& opt, Stage stage) {
+  /// Records `value` under `name`; the options of the first call for a name stick. `weight`
+  /// (opt.batch_size, else the batch's size) weighs the value in a mean over the epoch.
+  void log(std::string_view name, const at::Tensor& value, const LogOptions& opt, Stage stage, std::int64_t weight = 1) {
     if (value.numel() != 1)
       throw Error(fmt::format("kiln: log(\"{}\") needs a single value, got a tensor of {} elements",
                               name, value.numel()));
@@ -58,8 +63,12 @@ class LogBuffer {
       e.step_pending = true;
     }
     if (e.on_epoch) {
+      const std::int64_t w = opt.batch_size.value_or(weight);
+      if (w < 1) throw Error(fmt::format("kiln: log(\"{}\") batch_size must be at least 1, got {}", name, w));
+      if (e.reduce == Reduce::mean && w != 1) v = v.to(at::kDouble) * static_cast<double>(w);
       if (e.count == 0) {
         e.accum = v.to(at::kDouble);
+        e.weight = 0;
       } else {
         switch (e.reduce) {
           case Reduce::mean:
@@ -69,6 +78,7 @@ class LogBuffer {
         }
       }
       ++e.count;
+      e.weight += w;
     }
   }
 
@@ -98,7 +108,7 @@ class LogBuffer {
     for (auto& [name, e] : entries_) {
       if (!e.on_epoch || e.count == 0) continue;
       double v = e.accum.item<double>();
-      if (e.reduce == Reduce::mean) v /= static_cast<double>(e.count);
+      if (e.reduce == Reduce::mean) v /= static_cast<double>(e.weight);
       out.emplace(e.on_step ? name + "_epoch" : name, v);
     }
     return out;
@@ -139,7 +149,7 @@ class LogBuffer {
  private:
   struct Entry {
     at::Tensor last, accum;
-    std::int64_t count = 0;
+    std::int64_t count = 0, weight = 0;  ///< values and their summed weights this epoch
     bool on_step = false, on_epoch = false, prog_bar = false, step_pending = false;
     Reduce reduce = Reduce::mean;
   };

@@ -32,11 +32,15 @@ class StepContext {
 
   /// Logs a value (Lightning's self.log). Tensors stay on their device until read.
   void log(std::string_view name, const at::Tensor& value, const LogOptions& opt = {}) {
-    if (logs_) logs_->log(name, value, opt, stage_);
+    if (logs_) logs_->log(name, value, opt, stage_, batch_size_);
   }
   void log(std::string_view name, double value, const LogOptions& opt = {}) {
-    if (logs_) logs_->log(name, at::scalar_tensor(value, at::kDouble), opt, stage_);
+    if (logs_) logs_->log(name, at::scalar_tensor(value, at::kDouble), opt, stage_, batch_size_);
   }
+  /// The samples in the running step's batch (detail::batch_size_of), which weighs logged values
+  /// in epoch means; the loops set it before each step.
+  std::int64_t batch_size() const { return batch_size_; }
+  void set_batch_size(std::int64_t n) { batch_size_ = n; }
 
   // Manual optimization (module declares `static constexpr bool automatic_optimization = false`).
   std::size_t num_optimizers() const { return optimizers_ ? optimizers_->size() : 0; }
@@ -85,6 +89,7 @@ class StepContext {
   void (*backward_)(void*, const at::Tensor&);
   void (*step_)(void*, torch::optim::Optimizer&);
   int rank_, world_size_;
+  std::int64_t batch_size_ = 1;
 };
 
 }  // namespace kiln

@@ -9,6 +9,7 @@
 #include <torch/nn/module.h>
 #include <torch/utils.h>
 
+#include <kiln/core/batch_size.hpp>
 #include <kiln/core/concepts/data_source.hpp>
 #include <kiln/core/config.hpp>
 #include <kiln/core/events.hpp>
@@ -84,6 +85,7 @@ class EvaluationLoop {
       auto process = [&](auto&, auto& batch) {
         t_.strategy().with_batch_on_device(batch, [&](auto& b) {
           [[maybe_unused]] auto guard = t_.precision().autocast();
+          ctx_.set_batch_size(detail::batch_size_of(b));
           step(b, ctx_);
         });
       };

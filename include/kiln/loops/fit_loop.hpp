@@ -8,6 +8,7 @@
 
 #include <fmt/core.h>
 
+#include <kiln/core/batch_size.hpp>
 #include <kiln/core/concepts/data_source.hpp>
 #include <kiln/core/concepts/training_module.hpp>
 #include <kiln/core/error.hpp>
@@ -85,6 +86,7 @@ class FitLoop {
   template <class Eng, class Batch>
   at::Tensor operator()(Eng&, Batch& raw) {
     return t_.strategy().with_batch_on_device(raw, [&](auto& batch) -> at::Tensor {
+      ctx_.set_batch_size(detail::batch_size_of(batch));
       if constexpr (automatic) {
         at::Tensor loss;
         {

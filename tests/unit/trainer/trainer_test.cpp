@@ -311,6 +311,45 @@ TEST_CASE("logged values reach callback_metrics with Lightning's names and reduc
   REQUIRE(cm.at("both") == 1.5);  // Lightning keeps the plain name too: the epoch value after the epoch
 }
 
+TEST_CASE("epoch means weigh each value by its batch's size, as Lightning's", "[trainer][logging]") {
+  // Batches of 4, 4 and 2 samples: the mean of per-batch means (0.5) is not the mean over the
+  // 10 samples (0.4); a short last batch (10000 test images in batches of 256) makes the difference.
+  std::vector<Batch> val;
+  for (int n : {4, 4, 2}) {
+    auto x = torch::zeros({n, 3});
+    auto y = torch::zeros({n, 1});
+    if (n == 4) y.index_put_({torch::indexing::Slice(0, 2)}, 1.0);  // half of each full batch is 1
+    val.emplace_back(x, y);
+  }
+  struct Means : Linear {
+    void validation_step(const Batch& b, kiln::StepContext& ctx) {
+      ctx.log("val/mean", b.second.mean());                                   // weighed by 4, 4, 2
+      ctx.log("val/unweighted", b.second.mean(), {.batch_size = 1});          // the caller decides
+      ctx.log("val/max", b.second.mean(), {.reduce = kiln::Reduce::max});    // weights do not apply
+      ctx.log("val/seen", double(ctx.batch_size()), {.reduce = kiln::Reduce::sum});
+    }
+  };
+  Means m;
+  Quiet<Means> t(quiet({}));
+  const auto out = t.validate(m, val);
+  REQUIRE(out.at("val/mean") == Approx(0.4).epsilon(1e-12));
+  REQUIRE(out.at("val/unweighted") == Approx(1.0 / 3.0).epsilon(1e-12));
+  REQUIRE(out.at("val/max") == 0.5);
+  REQUIRE(out.at("val/seen") == 10.0);
+
+  using kiln::detail::batch_size_of;
+  REQUIRE(batch_size_of(torch::zeros({7, 3})) == 7);
+  REQUIRE(batch_size_of(torch::tensor(3.0)) == 1);  // 0-d: one value
+  REQUIRE(batch_size_of(torch::data::Example<>(torch::zeros({5, 2}), torch::zeros({5})))  == 5);
+  REQUIRE(batch_size_of(std::make_tuple(torch::zeros({6}), 1)) == 6);
+  REQUIRE(batch_size_of(std::vector<torch::Tensor>{torch::zeros({3, 1})}) == 3);
+  REQUIRE(batch_size_of(std::vector<torch::Tensor>{}) == 1);
+  REQUIRE(batch_size_of(42) == 1);
+  kiln::LogBuffer buffer;
+  REQUIRE_THROWS_WITH(buffer.log("x", torch::tensor(1.0), {.on_epoch = true, .batch_size = 0}, kiln::Stage::validate),
+                      Contains("log(\"x\") batch_size must be at least 1, got 0"));
+}
+
 TEST_CASE("CsvLogger writes metrics.csv under default_root_dir/lightning_logs/version_N", "[trainer][logging][csv]") {
   const auto root = std::filesystem::temp_directory_path() / "kiln_csv_test";
   std::filesystem::remove_all(root);
