@@ -8,7 +8,9 @@
 //   fit0, fit2        the same fit fed by the loader with 0 and 2 workers.
 // Prints medians and `RESULT data_pipeline loader0=<samples/s> loader2=... step=... fit0=...
 // fit2=... loader2_vs_step=<loader2/step> fit2_vs_step=<fit2/step>`. The loader is not the
-// bottleneck when loader2_vs_step is well above 1 and fit2_vs_step is close to 1.
+// bottleneck when loader2_vs_step is well above 1 and fit2_vs_step is close to 1. One intra-op
+// thread, so the workers have the second core; the allocator is kiln's default (tuned unless
+// KILN_HOST_ALLOCATOR=system).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -62,7 +64,8 @@ double fit_rate(Data& data, std::int64_t batches) {
   kiln::Trainer<FashionCNN, kiln::Loggers<>> trainer({.max_epochs = 1,
                                                       .limit_train_batches = batches,
                                                       .num_sanity_val_steps = 0,
-                                                      .enable_progress_bar = false});
+                                                      .enable_progress_bar = false,
+                                                      .num_threads = 1});
   const auto start = Clock::now();
   trainer.fit(model, data);
   const double s = seconds_since(start);

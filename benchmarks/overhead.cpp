@@ -85,9 +85,13 @@ std::shared_ptr<Net> clone_of(Net& init) {
   return net;
 }
 
+int g_threads = 1;  // --threads: the raw loop and the Trainer must run with the same count
+
+// The allocator is left as the environment says, so all three ways run under the same malloc
+// settings (kiln's tuning is process-wide and would change the raw loop's runs after it).
 kiln::TrainerConfig config() {
   return {.max_epochs = 1, .num_sanity_val_steps = 0, .enable_progress_bar = false,
-          .logger = false, .accelerator = "cpu"};
+          .logger = false, .accelerator = "cpu", .num_threads = g_threads, .tune_host_allocator = false};
 }
 
 struct Run {
@@ -207,6 +211,7 @@ std::vector<Batch> make_data(long steps) {
 
 int main(int argc, char** argv) {
   const Options opt = parse(argc, argv);
+  g_threads = opt.threads;
   torch::set_num_threads(opt.threads);
   torch::manual_seed(0);
   Net init;

@@ -33,7 +33,9 @@
 #include <kiln/loops/fit_loop.hpp>
 #include <kiln/precision/fp32.hpp>
 #include <kiln/strategy/single_device.hpp>
+#include <kiln/util/host_allocator.hpp>
 #include <kiln/util/seed.hpp>
+#include <kiln/util/threads.hpp>
 #include <kiln/util/torch_compat.hpp>
 
 namespace kiln {
@@ -354,12 +356,15 @@ class Trainer {
     }(static_cast<Tuple*>(nullptr));
   }
 
-  /// Applies seed/deterministic/fast_dev_run and places the module; start of every entry point
+  /// Applies the host allocator tuning, thread counts, seed, deterministic and fast_dev_run, and
+  /// places the module; start of every entry point
   /// (once per call: a DataModule's stage runs an entry point inside another).
   void prepare(Module& module) {
     if (module_ == &module) return;
     module_ = &module;
     config_ = effective(config_);
+    tune_host_allocator(config_.tune_host_allocator);  // before the first step's buffers exist
+    configure_threads(config_.num_threads);
     if (config_.seed) seed_everything(*config_.seed);
     if (config_.deterministic) compat::use_deterministic_algorithms(true);
     strategy_.setup(config_);

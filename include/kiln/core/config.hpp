@@ -74,6 +74,17 @@ struct TrainerConfig {
   bool logger = true;               ///< false turns every logger off
   std::string accelerator = "auto";  ///< "cpu", "cuda" or "auto"
   std::int64_t devices = 1;
+  /// LibTorch's intra- and inter-op threads; default: kiln::default_num_threads() —
+  /// KILN_NUM_THREADS, else OMP_NUM_THREADS, else the usable cores divided among the processes
+  /// of this node (util/threads.hpp).
+  std::optional<int> num_threads;
+  /// Keep freed host memory for reuse instead of returning it to the kernel every step
+  /// (kiln::tune_host_allocator, util/host_allocator.hpp); false, or the environment variable
+  /// KILN_HOST_ALLOCATOR=system, leaves glibc's malloc as it is.
+  bool tune_host_allocator = true;
+  /// On CPU, store torch::nn::Conv2d weights channels-last, so convolutions take oneDNN's
+  /// faster path (strategy/detail/channels_last.hpp); false keeps LibTorch's default layout.
+  bool cpu_channels_last = true;
 };
 
 /// Throws kiln::Error naming the first option of `c` that is out of range.
@@ -89,6 +100,7 @@ inline void validate(const TrainerConfig& c) {
   need(c.log_every_n_steps >= 1, "log_every_n_steps", c.log_every_n_steps, ">= 1");
   need(c.fast_dev_run >= 0, "fast_dev_run", c.fast_dev_run, ">= 0");
   need(c.devices >= 1, "devices", c.devices, ">= 1");
+  need(!c.num_threads || *c.num_threads >= 1, "num_threads", c.num_threads.value_or(0), ">= 1");
   need(!c.gradient_clip_val || *c.gradient_clip_val >= 0, "gradient_clip_val",
        c.gradient_clip_val.value_or(0), ">= 0");
   auto limit_ok = [&](const BatchLimit& l, std::string_view key) {

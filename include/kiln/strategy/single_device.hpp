@@ -10,6 +10,7 @@
 
 #include <kiln/core/config.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/strategy/detail/channels_last.hpp>
 #include <kiln/strategy/strategy.hpp>
 
 namespace kiln {
@@ -27,10 +28,14 @@ class StrategyImpl<SingleDevice> {
     device_ = (config.accelerator == "cuda" || (config.accelerator == "auto" && cuda))
                   ? torch::Device(torch::kCUDA, 0)
                   : torch::Device(torch::kCPU);
+    channels_last_ = config.cpu_channels_last;
   }
   torch::Device device() const { return device_; }
+  /// Moves the module to the device; on CPU, Conv2d weights become channels-last (see
+  /// TrainerConfig::cpu_channels_last).
   void setup_module(torch::nn::Module& m) {
     if (!device_.is_cpu()) m.to(device_);
+    else if (channels_last_) detail::conv2d_weights_channels_last(m);
   }
   /// Calls f(batch) with the batch on this strategy's device: the batch itself on CPU (no copy),
   /// else a copy moved non-blocking.
@@ -52,6 +57,7 @@ class StrategyImpl<SingleDevice> {
 
  private:
   torch::Device device_{torch::kCPU};
+  bool channels_last_ = true;
 };
 
 }  // namespace kiln

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/util/threads.hpp — how many threads LibTorch's kernels use: the cores this process may use, shared among the processes of its node.
+#pragma once
+#include <sched.h>  // sched_getaffinity: the cores this process may run on (taskset, cgroups, SLURM)
+
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <string_view>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <fmt/core.h>
+
+#include <kiln/core/error.hpp>
+
+namespace kiln {
+
+namespace detail {
+inline std::optional<int> positive_env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  if (*end != '\0' || n < 1 || n > 4096)
+    throw Error(fmt::format("kiln: environment variable {}={:?} is not a thread count (1 to 4096)", name, v));
+  return static_cast<int>(n);
+}
+}  // namespace detail
+
+/// The cores this process may run on (its CPU affinity mask), else the machine's.
+inline int usable_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// Processes of this run on this node: LOCAL_WORLD_SIZE (torchrun, kiln's launcher), else
+/// OpenMPI's OMPI_COMM_WORLD_LOCAL_SIZE, else SLURM_NTASKS_PER_NODE, else 1.
+inline int local_processes() {
+  for (const char* name : {"LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE"})
+    if (auto n = detail::positive_env(name)) return *n;
+  return 1;
+}
+
+/// The intra-op thread count kiln uses unless told otherwise: KILN_NUM_THREADS, else
+/// OMP_NUM_THREADS (torchrun sets it to 1 per rank unless the user did), else
+/// usable_cores() / local_processes(), at least 1 — so ranks on one node never oversubscribe.
+inline int default_num_threads() {
+  if (auto n = detail::positive_env("KILN_NUM_THREADS")) return *n;
+  if (auto n = detail::positive_env("OMP_NUM_THREADS")) return *n;
+  return std::max(1, usable_cores() / local_processes());
+}
+
+/// Sets LibTorch's intra-op threads to `requested` (TrainerConfig::num_threads), else
+/// default_num_threads(); inter-op threads to the same count, where LibTorch still allows it
+/// (only before its inter-op pool first runs). Returns the intra-op count now in force.
+inline int configure_threads(std::optional<int> requested = std::nullopt) {
+  const int n = requested.value_or(default_num_threads());
+  if (n < 1) throw Error(fmt::format("kiln: TrainerConfig.num_threads must be >= 1 (got {})", n));
+  if (at::get_num_threads() != n) at::set_num_threads(n);
+  static bool interop_set = false;  // LibTorch refuses a second call, and any call once the pool ran
+  if (!interop_set) {
+    interop_set = true;
+    try {
+      at::set_num_interop_threads(n);
+    } catch (const std::exception&) {  // the pool already started (the program used it): keep its size
+    }
+  }
+  return at::get_num_threads();
+}
+
+}  // namespace kiln
