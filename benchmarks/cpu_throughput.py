@@ -16,6 +16,8 @@
 #   raw_tcmalloc   the same with LD_PRELOAD=libtcmalloc_minimal.so.4
 #   kiln           Trainer with kiln's defaults (it tunes glibc's malloc itself)
 #   kiln_system    Trainer with KILN_HOST_ALLOCATOR=system (the opt-out)
+# --threads takes counts and "default": no thread setting anywhere, so PyTorch, the raw loop
+# and kiln each use their own default (kiln's: the usable cores; LibTorch's here: 1).
 # Workloads: "mlp" 784-64-10 batch 32, "cnn" the Fashion-MNIST CNN of examples/fashion_cnn.hpp
 # batch 64; Adam(1e-3), synthetic data. `--worker` runs one PyTorch measurement (used by the driver).
 import argparse
@@ -46,7 +48,8 @@ def worker(model, threads, steps):
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(threads)
+    if threads > 0:
+        torch.set_num_threads(threads)
     torch.manual_seed(0)
     if model == "mlp":
         net = torch.nn.Sequential(torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
@@ -91,9 +94,9 @@ def measure(kind, env_extra, model, threads, build):
     if out.returncode != 0:
         sys.exit(f"cpu_throughput: {' '.join(cmd)} failed ({out.returncode}):\n{out.stdout}{out.stderr}")
     fields = dict(f.split("=") for f in out.stdout.split() if "=" in f)
-    if int(fields["threads"]) != threads:
+    if threads > 0 and int(fields["threads"]) != threads:
         sys.exit(f"cpu_throughput: {cmd} ran with {fields['threads']} threads, not {threads}")
-    return float(fields["steps_per_s"]), int(fields["peak_rss_kb"])
+    return float(fields["steps_per_s"]), int(fields["peak_rss_kb"]), int(fields["threads"])
 
 
 def main():
@@ -117,19 +120,20 @@ def main():
         sys.exit(f"cpu_throughput: {exe} not found; build it first (cmake --build {a.build} --target cpu_throughput)")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     for model in a.models.split(","):
-        for threads in (int(t) for t in a.threads.split(",")):
+        for threads in (0 if t == "default" else int(t) for t in a.threads.split(",")):
             rates = {name: [] for name, _, _ in CONFIGS}
             rss = {name: [] for name, _, _ in CONFIGS}
             for r in range(a.repeats):
                 for k in range(len(CONFIGS)):
                     name, kind, env = CONFIGS[(k + r) % len(CONFIGS)]
-                    rate, kb = measure(kind, env, model, threads, a.build)
+                    rate, kb, used = measure(kind, env, model, threads, a.build)
                     rates[name].append(rate)
                     rss[name].append(kb)
-                    print(f"{model} threads={threads} repeat={r} {name:14s} {rate:9.1f} steps/s  peak RSS {kb / 1024:7.1f} MiB", flush=True)
+                    print(f"{model} threads={threads or 'default'} repeat={r} {name:14s} {rate:9.1f} steps/s  "
+                          f"peak RSS {kb / 1024:7.1f} MiB  ({used} threads)", flush=True)
             med = {n: statistics.median(v) for n, v in rates.items()}
             mem = {n: statistics.median(v) / 1024 for n, v in rss.items()}
-            print(f"RESULT cpu_throughput model={model} threads={threads} "
+            print(f"RESULT cpu_throughput model={model} threads={threads or 'default'} "
                   f"kiln_vs_pytorch={med['kiln'] / med['pytorch']:.2f} "
                   f"kiln_vs_pytorch_tuned={med['kiln'] / med['pytorch_tuned']:.2f} "
                   f"raw_tuned_vs_pytorch_tuned={med['raw_tuned'] / med['pytorch_tuned']:.2f} "
