@@ -8,8 +8,8 @@
 //   fit0, fit2        the same fit fed by the loader with 0 and 2 workers.
 // Prints medians and `RESULT data_pipeline loader0=<samples/s> loader2=... step=... fit0=...
 // fit2=... loader2_vs_step=<loader2/step> fit2_vs_step=<fit2/step>`. The loader is not the
-// bottleneck when loader2_vs_step is well above 1 and fit2_vs_step is close to 1. One intra-op
-// thread, so the workers have the second core; the allocator is kiln's default (tuned unless
+// bottleneck when loader2_vs_step is well above 1 and fit2_vs_step is close to 1. --threads
+// (default 1, so the workers have the second core; 0: kiln's default) sets the fit's threads; the allocator is kiln's default (tuned unless
 // KILN_HOST_ALLOCATOR=system).
 #include <algorithm>
 #include <chrono>
@@ -57,6 +57,8 @@ double loader_alone(const kiln::data::FashionMNIST& train, std::size_t workers) 
 }
 
 // fit() of a fresh FashionCNN on `data` for `batches` steps; samples/s over the whole fit.
+int g_threads = 1;  // --threads; 0: kiln's default (usable cores / local processes)
+
 template <class Data>
 double fit_rate(Data& data, std::int64_t batches) {
   torch::manual_seed(0);
@@ -65,7 +67,7 @@ double fit_rate(Data& data, std::int64_t batches) {
                                                       .limit_train_batches = batches,
                                                       .num_sanity_val_steps = 0,
                                                       .enable_progress_bar = false,
-                                                      .num_threads = 1});
+                                                      .num_threads = g_threads > 0 ? std::optional<int>(g_threads) : std::nullopt});
   const auto start = Clock::now();
   trainer.fit(model, data);
   const double s = seconds_since(start);
@@ -86,8 +88,9 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--batches") batches = std::atoll(argv[i + 1]);
     else if (a == "--repeats") repeats = std::atoi(argv[i + 1]);
+    else if (a == "--threads") g_threads = std::atoi(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--batches N] [--repeats N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--batches N] [--repeats N] [--threads N (0: kiln's default)]\n", argv[0]);
       return 2;
     }
   }
@@ -103,8 +106,8 @@ int main(int argc, char** argv) {
     in_memory.push_back(b);
     if (std::int64_t(in_memory.size()) == batches) break;
   }
-  std::printf("threads: intra-op %d; %lld batches of %zu per fit\n", torch::get_num_threads(),
-              static_cast<long long>(batches), kBatch);
+  std::printf("threads: intra-op %d in the fits; %lld batches of %zu per fit\n",
+              g_threads > 0 ? g_threads : kiln::default_num_threads(), static_cast<long long>(batches), kBatch);
 
   const char* names[] = {"loader0", "loader2", "step", "fit0", "fit2"};
   std::vector<std::vector<double>> rates(5);

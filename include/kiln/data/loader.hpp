@@ -18,6 +18,7 @@
 #include <kiln/core/error.hpp>
 #include <kiln/data/sampler.hpp>
 #include <kiln/strategy/environment.hpp>
+#include <kiln/util/threads.hpp>
 
 namespace kiln::data {
 
@@ -28,7 +29,9 @@ struct LoaderOptions {
   std::size_t batch_size = 1;
   bool shuffle = false;
   bool drop_last = false;  ///< drop each epoch's last batch when it is smaller than batch_size
-  std::size_t workers = 0;  ///< threads that fetch batches ahead; 0: the training thread fetches
+  /// Threads that fetch batches ahead (0: the training thread fetches). Their own ops run on
+  /// one intra-op thread each, so they add `workers` threads, not workers x intra-op threads.
+  std::size_t workers = 0;
   /// Seed of the shuffling; default: drawn from torch's generator when the loader is built, so
   /// torch::manual_seed / kiln::seed_everything before building it makes runs repeat.
   std::optional<std::uint64_t> seed;
@@ -49,6 +52,24 @@ concept stackable_examples = requires { typename D::ExampleType; } &&
     std::is_same_v<typename D::BatchType, std::vector<typename D::ExampleType>> &&
     requires { torch::data::transforms::Stack<typename D::ExampleType>(); };
 
+/// Forwards to D; with `one_thread` (the loader has workers, so every get_batch runs in a
+/// worker thread) the calling thread's ops run single-threaded (one_intra_op_thread_here).
+template <class D>
+class WorkerDataset
+    : public torch::data::datasets::BatchDataset<WorkerDataset<D>, typename D::BatchType, typename D::BatchRequestType> {
+ public:
+  WorkerDataset(D dataset, bool one_thread) : dataset_(std::move(dataset)), one_thread_(one_thread) {}
+  typename D::BatchType get_batch(typename D::BatchRequestType request) override {
+    if (one_thread_) kiln::detail::one_intra_op_thread_here();
+    return dataset_.get_batch(std::move(request));
+  }
+  torch::optional<std::size_t> size() const override { return dataset_.size(); }
+
+ private:
+  D dataset_;
+  bool one_thread_;
+};
+
 template <class D>
 auto batched(D dataset) {
   // Single examples are batched by stacking them; a dataset with its own get_batch (e.g.
@@ -62,7 +83,7 @@ auto batched(D dataset) {
 /// the number of batches per epoch on this rank (size()), the epoch, and a cheap early end.
 template <class Dataset>
 class Loader {
-  using Batched = decltype(detail::batched(std::declval<Dataset>()));
+  using Batched = detail::WorkerDataset<decltype(detail::batched(std::declval<Dataset>()))>;
   using Torch = torch::data::StatelessDataLoader<Batched, ShardedSampler>;
 
  public:
@@ -82,7 +103,7 @@ class Loader {
     options_.even_shards = so.even_shards;
     ShardedSampler sampler(*size, so);
     state_ = sampler.state();
-    loader_ = std::make_unique<Torch>(detail::batched(std::move(dataset)), std::move(sampler),
+    loader_ = std::make_unique<Torch>(Batched(detail::batched(std::move(dataset)), options_.workers > 0), std::move(sampler),
                                       torch::data::DataLoaderOptions(options_.batch_size)
                                           .drop_last(options_.drop_last)
                                           .workers(options_.workers));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/util/threads.hpp — how many threads LibTorch's kernels use: the cores this process may use, shared among the processes of its node.
 #pragma once
+#include <dlfcn.h>  // dlsym: omp_set_num_threads from the OpenMP runtime LibTorch loaded, without linking it
 #include <sched.h>  // sched_getaffinity: the cores this process may run on (taskset, cgroups, SLURM)
 
 #include <algorithm>
@@ -69,5 +70,24 @@ inline int configure_threads(std::optional<int> requested = std::nullopt) {
   }
   return at::get_num_threads();
 }
+
+namespace detail {
+/// Makes LibTorch's ops in the calling thread run on one thread, as PyTorch's DataLoader does in
+/// its worker processes. For kiln's loader workers: without it each worker thread inherits the
+/// process's intra-op count and starts an OpenMP team of its own, so 2 workers on 2 cores ran
+/// 6 threads and served a third of the batches (benchmarks/RESULTS.md, data_pipeline). With
+/// OpenMP (LibTorch's CPU backend here) the count is per thread; ATen sets it from the global
+/// count on a thread's first parallel op, so that is triggered first. Without OpenMP: nothing.
+inline void one_intra_op_thread_here() {
+  thread_local bool done = false;
+  if (done) return;
+  done = true;
+  at::internal::lazy_init_num_threads();
+  (void)at::get_num_threads();
+  using SetThreads = void (*)(int);
+  static const auto set_omp_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (set_omp_threads) set_omp_threads(1);
+}
+}  // namespace detail
 
 }  // namespace kiln

@@ -203,6 +203,34 @@ TEST_CASE("an epoch cut short on a loader with workers reads only what was in fl
   REQUIRE(reads->load() <= 2 * (3 + 4) * 4);
 }
 
+namespace {
+// Each batch holds the intra-op thread count its get_batch saw, after a parallel op (the first
+// one in a thread is where ATen sets the thread's count).
+struct ThreadCounts : torch::data::datasets::BatchDataset<ThreadCounts, torch::data::Example<>> {
+  torch::data::Example<> get_batch(c10::ArrayRef<std::size_t> indices) override {
+    (void)torch::ones({1 << 20}).sum().item<float>();
+    const auto n = static_cast<double>(at::get_num_threads());
+    return {torch::full({static_cast<std::int64_t>(indices.size()), 1}, n), torch::zeros({static_cast<std::int64_t>(indices.size())})};
+  }
+  torch::optional<std::size_t> size() const override { return 64; }
+};
+}  // namespace
+
+TEST_CASE("loader workers run their own ops on one thread; the training thread keeps its count", "[data][loader][threads]") {
+  const int before = at::get_num_threads();
+  kiln::configure_threads(2);
+  std::set<double> seen;
+  auto with_workers = kiln::data::loader(ThreadCounts{}, {.batch_size = 8, .workers = 2});
+  for (auto& b : with_workers) seen.insert(b.data[0][0].item<double>());
+  REQUIRE(seen == std::set<double>{1.0});     // as PyTorch's DataLoader workers: one thread each
+  REQUIRE(at::get_num_threads() == 2);         // the training thread is untouched
+  seen.clear();
+  auto in_thread = kiln::data::loader(ThreadCounts{}, {.batch_size = 8});
+  for (auto& b : in_thread) seen.insert(b.data[0][0].item<double>());
+  REQUIRE(seen == std::set<double>{2.0});     // no workers: get_batch runs on the training thread
+  kiln::configure_threads(before);
+}
+
 TEST_CASE("read_idx reads gzip and plain IDX files", "[data][idx]") {
   const auto dir = fresh_dir("idx_ok");
   std::vector<std::uint8_t> v(24);
