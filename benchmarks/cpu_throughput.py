@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # benchmarks/cpu_throughput.py — kiln's CPU defaults against plain PyTorch and a hand-written LibTorch loop, in one run.
 #
-#   /usr/bin/python3 benchmarks/cpu_throughput.py [--build build] [--repeats 3] [--threads 1,2] [--models mlp,cnn]
+#   /usr/bin/python3 benchmarks/cpu_throughput.py [--build build] [--repeats 3] [--threads 1,2,default] [--models mlp,cnn]
 #
 # Needs Debian's python3-torch (the same LibTorch 1.13 as kiln's build) and, for the allocator
 # rows, libjemalloc2 and libtcmalloc-minimal4. Every measurement is its own process, so each
@@ -104,7 +104,7 @@ def main():
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--model", default="mlp")
     ap.add_argument("--models", default="mlp,cnn")
-    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--threads", default="1,2,default")
     ap.add_argument("--steps", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--build", default="build")
@@ -115,6 +115,9 @@ def main():
         subprocess.run(["/usr/bin/python3", "-c", "import torch"], check=True, capture_output=True)
     except (subprocess.CalledProcessError, FileNotFoundError):
         sys.exit("cpu_throughput: /usr/bin/python3 cannot import torch; install Debian's python3-torch")
+    for lib, package in (("libjemalloc.so.2", "libjemalloc2"), ("libtcmalloc_minimal.so.4", "libtcmalloc-minimal4")):
+        if not os.path.exists(os.path.join(LIBDIR, lib)):  # a missing LD_PRELOAD would silently measure glibc
+            sys.exit(f"cpu_throughput: {LIBDIR}/{lib} not found; install Debian's {package}")
     exe = os.path.join(a.build, "benchmarks", "cpu_throughput")
     if not os.access(exe, os.X_OK):
         sys.exit(f"cpu_throughput: {exe} not found; build it first (cmake --build {a.build} --target cpu_throughput)")
