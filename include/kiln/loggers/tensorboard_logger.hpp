@@ -26,6 +26,7 @@
 #include <kiln/core/log_buffer.hpp>
 #include <kiln/loggers/detail/crc32c.hpp>
 #include <kiln/loggers/detail/protobuf_writer.hpp>
+#include <kiln/loggers/detail/version_dir.hpp>
 
 namespace kiln {
 
@@ -118,21 +119,7 @@ class TensorBoardLogger {
   }
 
   /// <save_dir>/<name>/version_<N>; the version is chosen on first use.
-  std::filesystem::path log_dir() {
-    const auto base = opt_.save_dir.value_or(".") / opt_.name;
-    if (!opt_.version) {
-      std::int64_t next = 0;
-      std::error_code ec;
-      for (auto& e : std::filesystem::directory_iterator(base, ec)) {
-        auto n = e.path().filename().string();
-        if (n.rfind("version_", 0) == 0) {
-          try { next = std::max<std::int64_t>(next, std::stoll(n.substr(8)) + 1); } catch (...) {}
-        }
-      }
-      opt_.version = next;
-    }
-    return base / fmt::format("version_{}", *opt_.version);
-  }
+  std::filesystem::path log_dir() { return detail::versioned_log_dir(opt_.save_dir, opt_.name, opt_.version); }
 
  private:
   struct FileCloser {
