@@ -66,9 +66,8 @@ class LogBuffer {
       const std::int64_t w = opt.batch_size.value_or(weight);
       if (w < 1) throw Error(fmt::format("kiln: log(\"{}\") batch_size must be at least 1, got {}", name, w));
       if (e.reduce == Reduce::mean && w != 1) v = v.to(at::kDouble) * static_cast<double>(w);
-      if (e.count == 0) {
+      if (e.weight == 0) {
         e.accum = v.to(at::kDouble);
-        e.weight = 0;
       } else {
         switch (e.reduce) {
           case Reduce::mean:
@@ -77,7 +76,6 @@ class LogBuffer {
           case Reduce::min: e.accum = at::minimum(e.accum, v.to(at::kDouble)); break;
         }
       }
-      ++e.count;
       e.weight += w;
     }
   }
@@ -106,7 +104,7 @@ class LogBuffer {
   MetricMap epoch_values() const {
     MetricMap out;
     for (auto& [name, e] : entries_) {
-      if (!e.on_epoch || e.count == 0) continue;
+      if (!e.on_epoch || e.weight == 0) continue;
       double v = e.accum.item<double>();
       if (e.reduce == Reduce::mean) v /= static_cast<double>(e.weight);
       out.emplace(e.on_step ? name + "_epoch" : name, v);
@@ -117,7 +115,7 @@ class LogBuffer {
   /// epoch_values(), then forgets the epoch's accumulation.
   MetricMap take_epoch_values() {
     MetricMap out = epoch_values();
-    for (auto& [name, e] : entries_) e.count = 0;
+    for (auto& [name, e] : entries_) e.weight = 0;
     return out;
   }
 
@@ -149,7 +147,7 @@ class LogBuffer {
  private:
   struct Entry {
     at::Tensor last, accum;
-    std::int64_t count = 0, weight = 0;  ///< values and their summed weights this epoch
+    std::int64_t weight = 0;  ///< summed weights of this epoch's values (each >= 1; 0: none yet)
     bool on_step = false, on_epoch = false, prog_bar = false, step_pending = false;
     Reduce reduce = Reduce::mean;
   };
