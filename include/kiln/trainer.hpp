@@ -98,8 +98,10 @@ class Trainer {
   explicit Trainer(TrainerConfig config, Handlers&&... handlers)
       : config_(std::move(config)),
         callbacks_(make_handlers<callbacks_type>(std::forward<Handlers>(handlers)...)),
-        loggers_(make_handlers<loggers_type>(std::forward<Handlers>(handlers)...)) {
-    static_assert((is_listed<std::remove_cvref_t<Handlers>> && ...), KILN_ERR_INSTANCE_NOT_LISTED);
+        loggers_(make_handlers<loggers_type>(std::forward<Handlers>(handlers)...)),
+        precision_(make_precision(handlers...)) {
+    static_assert(((is_listed<std::remove_cvref_t<Handlers>> || std::is_same_v<std::remove_cvref_t<Handlers>, precision_tag>) && ...),
+                  KILN_ERR_INSTANCE_NOT_LISTED);
     static_assert(detail::all_unique<std::remove_cvref_t<Handlers>...>, KILN_ERR_INSTANCE_TWICE);
     kiln::validate(config_);
   }
@@ -234,6 +236,11 @@ class Trainer {
   bool is_global_zero() const { return strategy_.is_global_zero(); }
   StrategyImpl<strategy_tag>& strategy() { return strategy_; }
   PrecisionImpl<precision_tag>& precision() { return precision_; }
+  /// Calls f(batch) with the batch on the strategy's device and in the precision's dtype.
+  template <class Batch, class F>
+  decltype(auto) with_batch(Batch& batch, F&& f) {
+    return strategy_.with_batch_on_device(batch, [&](auto& b) -> decltype(auto) { return precision_.with_batch(b, f); });
+  }
   /// True when loggers receive values (config.logger and not fast_dev_run).
   bool logging_enabled() const { return config_.logger && config_.fast_dev_run == 0; }
   /// The optimizers configure_optimizers() returned (filled by fit()).
@@ -322,7 +329,8 @@ class Trainer {
             .optimizers = &optimizers_,
             .precision = &precision_,
             .backward = [](void* p, const at::Tensor& l) { static_cast<PrecisionImpl<precision_tag>*>(p)->backward(l); },
-            .step = [](void* p, torch::optim::Optimizer& o) { static_cast<PrecisionImpl<precision_tag>*>(p)->optimizer_step(o); },
+            .step = [](void* p, torch::optim::Optimizer& o) { return static_cast<PrecisionImpl<precision_tag>*>(p)->optimizer_step(o); },
+            .unscale = [](void* p, torch::optim::Optimizer& o) { static_cast<PrecisionImpl<precision_tag>*>(p)->unscale(o); },
             .rank = strategy_.rank(),
             .world_size = strategy_.world_size()};
   }
@@ -369,7 +377,21 @@ class Trainer {
     if (config_.deterministic) compat::use_deterministic_algorithms(true);
     strategy_.setup(config_);
     strategy_.setup_module(module);
-    precision_.setup_module(module);
+    precision_.setup(module, strategy_.device());
+    if constexpr (requires { precision_.setup_notice(); })
+      if (!precision_.setup_notice().empty() && is_global_zero() && !notice_said_) {
+        fmt::print(stderr, "{}\n", precision_.setup_notice());
+        notice_said_ = true;
+      }
+  }
+
+  /// The precision built from a configured tag among the constructor's arguments, else default.
+  template <class... Args>
+  static PrecisionImpl<precision_tag> make_precision(const Args&... args) {
+    if constexpr ((std::is_same_v<std::remove_cvref_t<Args>, precision_tag> || ...))
+      return PrecisionImpl<precision_tag>(pick<precision_tag>(args...));
+    else
+      return PrecisionImpl<precision_tag>();
   }
 
   /// Runs f as one entry point call; emits event::exception and saves the loggers before an
@@ -501,6 +523,7 @@ class Trainer {
   Module* module_ = nullptr;        ///< the module of the running call
   bool in_call_ = false;            ///< inside fit/validate/test/predict (see guarded)
   bool epoch_end_reached_ = false;  ///< plain names hold epoch values until the next epoch starts
+  bool notice_said_ = false;        ///< the precision's setup notice is said once per Trainer
 };
 
 }  // namespace kiln

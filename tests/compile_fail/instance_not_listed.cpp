@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/instance_not_listed.cpp — a callback object is passed to the Trainer but its type is not in Callbacks<...>.
-// kiln-expect-error: kiln: an object passed to the Trainer constructor is neither a TrainerConfig nor a type listed in Callbacks<\.\.\.> or Loggers<\.\.\.>\.
+// kiln-expect-error: kiln: an object passed to the Trainer constructor is neither a TrainerConfig, the tag of its Precision<\.\.\.>, nor a type listed in Callbacks<\.\.\.> or Loggers<\.\.\.>\.
 #include "net.hpp"
 
 struct Counter {

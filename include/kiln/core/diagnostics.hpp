@@ -45,8 +45,9 @@
   "kiln: Precision<T> names no precision kiln knows. Use kiln::FP32 or another tag from "        \
   "kiln/precision/."
 #define KILN_ERR_INSTANCE_NOT_LISTED                                                             \
-  "kiln: an object passed to the Trainer constructor is neither a TrainerConfig nor a type "     \
-  "listed in Callbacks<...> or Loggers<...>. Add its type to the policy list."
+  "kiln: an object passed to the Trainer constructor is neither a TrainerConfig, the tag of its "  \
+  "Precision<...>, nor a type listed in Callbacks<...> or Loggers<...>. Add its type to the "     \
+  "policy list."
 #define KILN_ERR_INSTANCE_TWICE                                                                  \
   "kiln: two objects of the same callback or logger type were passed to the Trainer "           \
   "constructor. Pass each configured callback or logger once."

@@ -50,12 +50,18 @@ class StepContext {
   LRScheduler* lr_scheduler(std::size_t i = 0) { return config(i).lr_scheduler.get(); }
   /// backward() through the precision policy (loss scaling etc.).
   void manual_backward(const at::Tensor& loss) { backward_(precision_, loss); }
-  /// Steps optimizer i through the precision policy, zeroes its gradients and counts a global step.
-  void optimizer_step(std::size_t i = 0) {
+  /// Divides optimizer i's gradients by the loss scale (FP16Mixed; nothing otherwise): call it
+  /// before clipping or inspecting gradients, at most once per optimizer step.
+  void unscale_gradients(std::size_t i = 0) { unscale_(precision_, optimizer(i)); }
+  /// Steps optimizer i through the precision policy, zeroes its gradients and counts a global
+  /// step. Returns false when the loss scaler skipped the step (inf/NaN gradients): a scheduler
+  /// you step yourself should then not step either.
+  bool optimizer_step(std::size_t i = 0) {
     auto& opt = optimizer(i);
-    step_(precision_, opt);
+    const bool stepped = step_(precision_, opt);
     compat::zero_grad_to_none(opt);
     ++state_->global_step;
+    return stepped;
   }
 
   // Wiring, used by the Trainer and the Engine.
@@ -66,12 +72,13 @@ class StepContext {
     std::vector<OptimizerConfig>* optimizers = nullptr;
     void* precision = nullptr;
     void (*backward)(void*, const at::Tensor&) = nullptr;
-    void (*step)(void*, torch::optim::Optimizer&) = nullptr;
+    bool (*step)(void*, torch::optim::Optimizer&) = nullptr;
+    void (*unscale)(void*, torch::optim::Optimizer&) = nullptr;
     int rank = 0, world_size = 1;
   };
   explicit StepContext(const Wiring& w)
       : state_(w.state), stage_(w.stage), logs_(w.logs), optimizers_(w.optimizers),
-        precision_(w.precision), backward_(w.backward), step_(w.step), rank_(w.rank),
+        precision_(w.precision), backward_(w.backward), step_(w.step), unscale_(w.unscale), rank_(w.rank),
         world_size_(w.world_size) {}
 
  private:
@@ -87,7 +94,8 @@ class StepContext {
   std::vector<OptimizerConfig>* optimizers_;
   void* precision_;
   void (*backward_)(void*, const at::Tensor&);
-  void (*step_)(void*, torch::optim::Optimizer&);
+  bool (*step_)(void*, torch::optim::Optimizer&);
+  void (*unscale_)(void*, torch::optim::Optimizer&);
   int rank_, world_size_;
   std::int64_t batch_size_ = 1;
 };

@@ -83,7 +83,7 @@ class EvaluationLoop {
     {
       torch::NoGradGuard no_grad;
       auto process = [&](auto&, auto& batch) {
-        t_.strategy().with_batch_on_device(batch, [&](auto& b) {
+        t_.with_batch(batch, [&](auto& b) {
           [[maybe_unused]] auto guard = t_.precision().autocast();
           ctx_.set_batch_size(detail::batch_size_of(b));
           step(b, ctx_);

@@ -85,7 +85,7 @@ class FitLoop {
   /// The process function: forward, backward and (when the accumulation is complete) a step.
   template <class Eng, class Batch>
   at::Tensor operator()(Eng&, Batch& raw) {
-    return t_.strategy().with_batch_on_device(raw, [&](auto& batch) -> at::Tensor {
+    return t_.with_batch(raw, [&](auto& batch) -> at::Tensor {
       ctx_.set_batch_size(detail::batch_size_of(batch));
       if constexpr (automatic) {
         at::Tensor loss;
@@ -103,14 +103,14 @@ class FitLoop {
         if (++accumulated_ == cfg_.accumulate_grad_batches || is_last_batch()) optimizer_step();
         return loss.detach();  // what callbacks keep must not hold the autograd graph
       } else {
-        [[maybe_unused]] auto guard = t_.precision().autocast();
-        if constexpr (std::is_void_v<decltype(m_.training_step(batch, ctx_))>) {
-          m_.training_step(batch, ctx_);
-          return at::Tensor();
-        } else {
-          at::Tensor out = m_.training_step(batch, ctx_);
-          return out.defined() ? out.detach() : out;
+        at::Tensor out;
+        {
+          [[maybe_unused]] auto guard = t_.precision().autocast();
+          if constexpr (std::is_void_v<decltype(m_.training_step(batch, ctx_))>) m_.training_step(batch, ctx_);
+          else out = m_.training_step(batch, ctx_);
         }
+        t_.precision().update();  // once per iteration, after every optimizer the step stepped
+        return out.defined() ? out.detach() : out;
       }
     });
   }
@@ -204,6 +204,7 @@ class FitLoop {
     t_.precision().unscale(*o.optimizer);
     clip_gradients(params_, cfg_);
     const bool stepped = t_.precision().optimizer_step(*o.optimizer);
+    t_.precision().update();
     t_.emit(event::before_zero_grad{0}, &m_, &ctx_);
     compat::zero_grad_to_none(*o.optimizer);
     accumulated_ = 0;

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/compile_fail/precision_options_not_listed.cpp — configured FP16Mixed options go to a Trainer whose precision is FP32.
+// kiln-expect-error: kiln: an object passed to the Trainer constructor is neither a TrainerConfig, the tag of its Precision<\.\.\.>
+#include <kiln/precision/mixed.hpp>
+
+#include "net.hpp"
+
+#ifdef KILN_MISTAKE
+using Trainer = kiln::Trainer<Net>;
+#else
+using Trainer = kiln::Trainer<Net, kiln::Precision<kiln::FP16Mixed>>;
+#endif
+
+int main() {
+  Net model;
+  std::vector<Batch> data;
+  Trainer trainer({.max_epochs = 1, .enable_progress_bar = false}, kiln::FP16Mixed{.scaler = {.init_scale = 1024}});
+  trainer.fit(model, data);
+}
