@@ -23,6 +23,9 @@ namespace kiln {
 struct RunOptions {
   std::int64_t max_epochs = 1;               ///< -1: until a handler requests a stop
   std::optional<std::int64_t> epoch_length;  ///< batches per epoch (default: the whole data)
+  /// Batches of the first epoch passed over unprocessed (a resumed run's already-trained part);
+  /// batch_idx counts them.
+  std::int64_t skip_batches = 0;
 };
 
 /// Runs `process(engine, batch)` over data for some epochs and emits Ignite's events
@@ -85,6 +88,7 @@ class Engine {
     // The length is known only from a sized range; a limit on unsized data is only a maximum.
     const auto size = detail::size_of(range);
     s.epoch_length = size ? std::optional<std::int64_t>(limit >= 0 ? std::min(limit, *size) : *size) : std::nullopt;
+    std::int64_t skip = opt.skip_batches;
     try {
       emit(event::started{});
       while ((s.max_epochs < 0 || s.epoch < s.max_epochs) && !s.should_stop) {
@@ -94,7 +98,13 @@ class Engine {
         if (limit != 0) {
           auto it = std::begin(range);
           auto end = std::end(range);
-          for (; it != end; ) {
+          for (; skip > 0 && it != end; --skip) {
+            ++it;
+            ++s.batch_idx;
+          }
+          skip = 0;
+          if (limit > 0 && s.batch_idx >= limit) drain(range, it, end);
+          else for (; it != end; ) {
             emit(event::iteration_started{});
             auto&& batch = *it;  // a view may yield a prvalue: name it so steps get an lvalue
             if constexpr (std::is_same_v<std::remove_cvref_t<decltype(process_(*this, batch))>, at::Tensor>) {

@@ -11,8 +11,4 @@
 #include <kiln/util.hpp>
 #include <kiln/engine.hpp>
 #include <kiln/trainer.hpp>
-
-namespace kiln {
-/// kiln's version, as in CMakeLists.txt.
-inline constexpr const char* version = "0.1.0";
-}  // namespace kiln
+#include <kiln/core/version.hpp>

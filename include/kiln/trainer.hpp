@@ -28,6 +28,7 @@
 #include <kiln/core/policies.hpp>
 #include <kiln/core/state.hpp>
 #include <kiln/core/step_context.hpp>
+#include <kiln/core/trainer_checkpoint.hpp>
 #include <kiln/loggers/csv_logger.hpp>
 #include <kiln/loops/evaluation_loop.hpp>
 #include <kiln/loops/fit_loop.hpp>
@@ -110,20 +111,32 @@ class Trainer {
   /// on a DataModule's train_dataloader(), validating on its val_dataloader() when the module
   /// has a validation_step.
   template <class TrainData>
-  void fit(Module& module, TrainData&& train) {
+  void fit(Module& module, TrainData&& train, const FitOptions& options = {}) {
+    fit_options_ = options;
     if constexpr (DataModule<std::remove_reference_t<TrainData>>) fit_data_module(module, train);
     else run_fit(module, train, static_cast<detail::no_data*>(nullptr));
   }
 
   /// Trains on `train` and validates on `val` as val_check_interval says.
   template <class TrainData, class ValData>
-  void fit(Module& module, TrainData&& train, ValData&& val) {
+    requires(!std::is_same_v<std::remove_cvref_t<ValData>, FitOptions>)
+  void fit(Module& module, TrainData&& train, ValData&& val, const FitOptions& options = {}) {
     static_assert(DataSource<ValData>, KILN_ERR_NOT_A_DATA_SOURCE);
+    fit_options_ = options;
     if constexpr (DataSource<ValData>) {
       using ValBatch = detail::batch_arg_t<std::remove_reference_t<ValData>>;
       static_assert(HasValidationStep<Module, ValBatch>, KILN_ERR_NO_VALIDATION_STEP);
       if constexpr (HasValidationStep<Module, ValBatch>) run_fit(module, train, &val);
     }
+  }
+
+  /// Writes everything needed to continue this fit exactly (kiln/core/trainer_checkpoint.hpp)
+  /// to `path`, atomically: during fit (from a callback) or after it. Global rank 0 writes.
+  void save_checkpoint(const std::filesystem::path& path) {
+    Module* m = module_ ? module_ : fitted_module_;
+    if (!m) throw Error(fmt::format("kiln: save_checkpoint({}): nothing to save before fit() has started", path.string()));
+    if (is_global_zero()) detail::TrainerCheckpoint::save(*this, *m, path);
+    strategy_.barrier();
   }
 
   /// One pass of validation_step over `data` (or a DataModule's val_dataloader()); returns the
@@ -469,6 +482,10 @@ class Trainer {
           prepare(module);
           state_.stage = Stage::fit;
           optimizers_ = detail::to_optimizer_configs(module.configure_optimizers());
+          fitted_module_ = &module;
+          progress_ = {state_.epoch, 0, false};
+          if (auto ckpt = std::exchange(fit_options_.ckpt_path, std::nullopt))
+            resume_ = detail::TrainerCheckpoint::restore(*this, module, resolve_checkpoint(*ckpt), fit_options_.strict);
           detail::FitLoop<Trainer, Module, Val> loop(*this, module, val);
           loop.run(train);
         });
@@ -504,6 +521,27 @@ class Trainer {
     return out;
   }
 
+  /// "last" / "best": the listed ModelCheckpoint's file; anything else is a path.
+  std::filesystem::path resolve_checkpoint(const std::filesystem::path& p) {
+    if (p != "last" && p != "best") return p;
+    std::string found;
+    bool listed = false;
+    std::apply([&](auto&... c) {
+      ([&] {
+        if constexpr (requires { c.last_model_path(); c.best_model_path(); }) {
+          listed = true;
+          if (found.empty()) found = p == "last" ? c.last_model_path() : c.best_model_path();
+        }
+      }(), ...);
+    }, callbacks_);
+    if (found.empty())
+      throw Error(fmt::format("kiln: ckpt_path=\"{}\" needs a ModelCheckpoint that has saved a {} checkpoint{}; "
+                              "give the file's path instead", p.string(), p.string(),
+                              listed ? " in this process" : " (none is listed in Callbacks<...>)"));
+    return found;
+  }
+
+  friend struct detail::TrainerCheckpoint;
   template <class T, class M, class V>
   friend class detail::FitLoop;
   template <class T, class M, Stage S>
@@ -523,6 +561,10 @@ class Trainer {
   Module* module_ = nullptr;        ///< the module of the running call
   bool in_call_ = false;            ///< inside fit/validate/test/predict (see guarded)
   bool epoch_end_reached_ = false;  ///< plain names hold epoch values until the next epoch starts
+  Module* fitted_module_ = nullptr;  ///< the last module fit() ran on (save_checkpoint after fit)
+  FitOptions fit_options_;           ///< the running fit() call's options
+  detail::Progress progress_;        ///< where a checkpoint written now would resume
+  std::optional<detail::ResumePoint> resume_;  ///< set by a ckpt_path, applied by the fit loop
   bool notice_said_ = false;        ///< the precision's setup notice is said once per Trainer
 };
 

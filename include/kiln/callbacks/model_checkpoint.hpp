@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// kiln/callbacks/model_checkpoint.hpp — ModelCheckpoint: keeps the best (top-k) and last weights on disk.
+// kiln/callbacks/model_checkpoint.hpp — ModelCheckpoint: keeps the best (top-k) and last checkpoints on disk.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -10,10 +10,7 @@
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
 #include <fmt/core.h>
-#include <torch/serialize.h>
-#include <unistd.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
@@ -21,43 +18,12 @@
 
 namespace kiln {
 
-namespace detail {
-/// Writes `m`'s parameters and buffers to `path` so no reader ever sees a torn file: a
-/// temporary file in the same folder, fsync, rename, fsync of the folder.
-template <class Module>
-void save_weights_atomically(Module& m, const std::filesystem::path& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) throw Error(fmt::format("kiln: cannot create checkpoint folder {}: {}", path.parent_path().string(), ec.message()));
-  const auto tmp = path.parent_path() / (path.filename().string() + ".tmp");
-  try {
-    torch::serialize::OutputArchive archive;
-    m.save(archive);
-    archive.save_to(tmp.string());
-  } catch (const std::exception& e) {
-    throw Error(fmt::format("kiln: cannot write checkpoint {}: {}", tmp.string(), e.what()));
-  }
-  auto sync = [](const std::filesystem::path& p, int flags) {
-    const int fd = ::open(p.c_str(), flags);
-    if (fd < 0) return false;
-    const bool ok = ::fsync(fd) == 0;
-    ::close(fd);
-    return ok;
-  };
-  if (!sync(tmp, O_RDONLY)) throw Error(fmt::format("kiln: cannot fsync checkpoint {}", tmp.string()));
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(fmt::format("kiln: cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message()));
-  sync(path.parent_path(), O_RDONLY | O_DIRECTORY);  // the rename itself durable; best effort
-}
-}  // namespace detail
-
-/// Saves the module's weights when a monitored value improves (Lightning's ModelCheckpoint).
-/// Checks after each validation during fit, or at the end of a training epoch without one.
-/// Files are written atomically; a file that falls out of the top k is removed only after the
-/// new one is on disk. Load one with `torch::load(module, path)`-style
-/// `torch::serialize::InputArchive` + `module.load(archive)`.
-///
-/// This saves weights only; full training state (optimizers, loops) is the checkpoint issue's.
+/// Saves a full checkpoint (Trainer::save_checkpoint: weights, optimizers, schedulers, loss
+/// scaler, loop progress, generators) when a monitored value improves (Lightning's
+/// ModelCheckpoint). Checks after each validation during fit, or at the end of a training epoch
+/// without one. Files are written atomically; a file that falls out of the top k is removed only
+/// after the new one is on disk. Resume with `fit(..., {.ckpt_path = path | "last" | "best"})`;
+/// load only the weights with `kiln::load_weights(module, path)`.
 class ModelCheckpoint {
  public:
   struct Options {
@@ -121,12 +87,12 @@ class ModelCheckpoint {
     if (opt_.save_top_k != 0) {
       if (!opt_.monitor) {  // no monitor: the latest is the best
         const auto path = file(t);
-        detail::save_weights_atomically(*t.module(), path);
+        t.save_checkpoint(path);
         if (!best_path_.empty() && best_path_ != path.string()) std::filesystem::remove(best_path_);
         best_path_ = path.string();
       } else if (!std::isnan(*score) && improves(*score)) {
         const auto path = file(t);
-        detail::save_weights_atomically(*t.module(), path);
+        t.save_checkpoint(path);
         kept_.push_back({*score, path.string()});
         std::stable_sort(kept_.begin(), kept_.end(), [&](auto& a, auto& b) { return better(a.score, b.score); });
         if (opt_.save_top_k > 0 && std::int64_t(kept_.size()) > opt_.save_top_k) {
@@ -139,7 +105,7 @@ class ModelCheckpoint {
     }
     if (opt_.save_last) {
       const auto path = dir_ / "last.pt";
-      detail::save_weights_atomically(*t.module(), path);
+      t.save_checkpoint(path);
       last_path_ = path.string();
     }
   }

@@ -87,6 +87,15 @@ struct TrainerConfig {
   bool cpu_channels_last = true;
 };
 
+/// Options of one fit() call (Lightning's `fit(..., ckpt_path=...)`).
+struct FitOptions {
+  /// Resume from this checkpoint (Trainer::save_checkpoint's, or ModelCheckpoint's): a path, or
+  /// "last" / "best" for the listed ModelCheckpoint's last or best file.
+  std::optional<std::filesystem::path> ckpt_path;
+  /// false: load the module's parameters that match by name and shape, report the rest.
+  bool strict = true;
+};
+
 /// Throws kiln::Error naming the first option of `c` that is out of range.
 inline void validate(const TrainerConfig& c) {
   auto need = [](bool ok, std::string_view key, auto got, std::string_view rule) {

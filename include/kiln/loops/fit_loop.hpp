@@ -15,6 +15,7 @@
 #include <kiln/core/events.hpp>
 #include <kiln/core/log_buffer.hpp>
 #include <kiln/core/step_context.hpp>
+#include <kiln/core/trainer_checkpoint.hpp>
 #include <kiln/engine.hpp>
 #include <kiln/loops/evaluation_loop.hpp>
 #include <kiln/loops/optimization.hpp>
@@ -65,12 +66,23 @@ class FitLoop {
       }
     }
     t_.emit(event::train_start{}, &m_, &ctx_);
+    std::int64_t skip = 0;
+    if (t_.resume_) {  // fit(..., {.ckpt_path}) restored the rest; this part needs the loop
+      resume_ = std::exchange(t_.resume_, std::nullopt);
+      skip = resume_->skip;
+      if (automatic && resume_->epoch_schedulers_pending)
+        for (auto& o : t_.optimizers_) step_scheduler(o, Interval::epoch, s_.epoch, metrics());
+      t_.progress_.epoch_schedulers_pending = false;
+      if constexpr (requires { range.set_epoch(s_.epoch); }) range.set_epoch(s_.epoch);  // the same shuffle
+      if (skip == 0) resume_->restore_rng();  // else after train_epoch_start, where the run stood
+    }
     // Lightning skips training for limit_train_batches=0 or max_steps=0.
-    if (cfg_.max_steps != 0 && limit != 0 && !s_.should_stop) {
+    if (cfg_.max_steps != 0 && limit != 0 && !s_.should_stop && !(cfg_.max_steps > 0 && s_.global_step >= cfg_.max_steps)) {
       Engine<FitLoop&, FitLoop&> engine(*this, *this);
       engine.attach_state(s_);
       engine.run(data, {.max_epochs = cfg_.max_epochs,
-                        .epoch_length = limit < 0 ? std::nullopt : std::optional<std::int64_t>(limit)});
+                        .epoch_length = limit < 0 ? std::nullopt : std::optional<std::int64_t>(limit),
+                        .skip_batches = skip});
     }
     t_.emit(event::train_end{}, &m_, &ctx_);
     if (s_.stop_reason.empty() && cfg_.max_epochs >= 0 && s_.epoch >= cfg_.max_epochs)
@@ -118,7 +130,10 @@ class FitLoop {
   template <class Eng>
   void on(const event::epoch_started&, Eng&) {
     t_.epoch_end_reached_ = false;
+    t_.progress_ = {s_.epoch, 0, false};
     t_.emit(event::train_epoch_start{}, &m_, &ctx_);
+    if (resume_ && resume_->skip > 0) resume_->restore_rng();  // mid-epoch resume
+    resume_.reset();
   }
   template <class Eng>
   void on(const event::iteration_started&, Eng&) {
@@ -127,6 +142,7 @@ class FitLoop {
   }
   template <class Eng>
   void on(const event::iteration_completed&, Eng&) {
+    t_.progress_ = {s_.epoch, s_.batch_idx + 1, false};  // a checkpoint from here on resumes after this batch
     t_.emit(event::train_batch_end{s_.batch_idx, s_.output}, &m_, &ctx_);
     // Loggers get step values every log_every_n_steps; callback_metrics read them lazily.
     if (s_.global_step != step_before_batch_ && s_.global_step % cfg_.log_every_n_steps == 0)
@@ -136,6 +152,7 @@ class FitLoop {
   }
   template <class Eng>
   void on(const event::epoch_completed&, Eng&) {
+    t_.progress_ = {s_.epoch + 1, 0, automatic};  // until the epoch schedulers below have stepped
     if (automatic && accumulated_ > 0 && !s_.should_stop) {
       optimizer_step();
       check_max_steps();
@@ -151,6 +168,7 @@ class FitLoop {
     t_.publish(values, logs_);
     if (automatic)  // Lightning leaves schedulers to the user in manual optimization
       for (auto& o : t_.optimizers_) step_scheduler(o, Interval::epoch, s_.epoch + 1, metrics());
+    t_.progress_.epoch_schedulers_pending = false;
     t_.save_loggers();
   }
 
@@ -225,6 +243,7 @@ class FitLoop {
   std::int64_t val_every_ = -1;
   std::int64_t accumulated_ = 0;
   std::int64_t step_before_batch_ = 0;
+  std::optional<ResumePoint> resume_;
 };
 
 }  // namespace kiln::detail

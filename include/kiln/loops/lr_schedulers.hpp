@@ -64,6 +64,14 @@ class LRScheduler {
   }
   /// Number of step() calls so far.
   std::int64_t last_step() const { return count_; }
+  /// What a checkpoint keeps: the step count, then what a schedule with history adds. The lrs
+  /// themselves are in the optimizer's state.
+  virtual std::vector<double> state() const { return {static_cast<double>(count_)}; }
+  /// Restores state(); a vector of the wrong length is an Error.
+  virtual void load_state(const std::vector<double>& s) {
+    if (s.size() != 1) throw Error("kiln: scheduler state has " + std::to_string(s.size()) + " values, expected 1");
+    count_ = static_cast<std::int64_t>(s[0]);
+  }
   /// The optimizer whose param groups this scheduler drives.
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
   /// The per-group lrs the schedule is expressed relative to.
@@ -329,6 +337,16 @@ class ReduceLROnPlateau : public LRScheduler {
   double best() const { return best_; }
   /// Consecutive steps without improvement, as PyTorch counts them.
   std::int64_t num_bad_epochs() const { return num_bad_; }
+  std::vector<double> state() const override {
+    return {static_cast<double>(last_step()), best_, static_cast<double>(num_bad_), static_cast<double>(cooldown_counter_)};
+  }
+  void load_state(const std::vector<double>& s) override {
+    if (s.size() != 4) throw Error("kiln: ReduceLROnPlateau state has " + std::to_string(s.size()) + " values, expected 4");
+    LRScheduler::load_state({s[0]});
+    best_ = s[1];
+    num_bad_ = static_cast<std::int64_t>(s[2]);
+    cooldown_counter_ = static_cast<std::int64_t>(s[3]);
+  }
 
  protected:
   // No closed form: the lr depends on the metric history. LinearWarmup rejects metric-driven inners, so this is only

@@ -75,9 +75,7 @@ std::vector<std::string> files_in(const fs::path& dir) {
 
 torch::Tensor weight_in(const std::string& path) {
   Scripted m({});
-  torch::serialize::InputArchive archive;
-  archive.load_from(path);
-  m.load(archive);
+  kiln::load_weights(m, path);
   return m.fc->weight.detach();
 }
 

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/core/checkpoint_io.hpp — atomic checkpoint writes, checked reads, and module state by parameter name.
+#pragma once
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <torch/nn/module.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+#include <unistd.h>
+
+#include <kiln/core/error.hpp>
+
+namespace kiln {
+
+/// What load_module_state found besides the tensors it loaded: names the module has and the
+/// checkpoint lacks, names the checkpoint has and the module lacks, and names whose shapes
+/// differ ("fc.weight: checkpoint [10, 64], module [10, 32]").
+struct LoadReport {
+  std::vector<std::string> missing, unexpected, shape_mismatch;
+  bool clean() const { return missing.empty() && unexpected.empty() && shape_mismatch.empty(); }
+  std::string describe() const {
+    std::string out;
+    auto list = [&](const char* what, const std::vector<std::string>& v) {
+      if (v.empty()) return;
+      out += fmt::format("{}{} ({}): ", out.empty() ? "" : "; ", what, v.size());
+      for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
+    };
+    list("missing keys", missing);
+    list("unexpected keys", unexpected);
+    list("shape mismatch", shape_mismatch);
+    return out;
+  }
+};
+
+namespace detail {
+
+/// Writes `archive` to `path` so no reader ever sees a torn file: a temporary file in the same
+/// folder, fsync, rename, fsync of the folder. On any failure the temporary file is removed,
+/// an existing file at `path` is left as it was, and the Error names the file.
+inline void write_atomically(torch::serialize::OutputArchive& archive, const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error(fmt::format("kiln: cannot create checkpoint folder {}: {}", dir.string(), ec.message()));
+  const auto tmp = dir / (path.filename().string() + ".tmp");
+  auto fail = [&](const std::string& why) {
+    std::filesystem::remove(tmp, ec);
+    throw Error(fmt::format("kiln: cannot write checkpoint {}: {}", path.string(), why));
+  };
+  try {
+    archive.save_to(tmp.string());
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+  auto sync = [](const std::filesystem::path& p, int flags) {
+    const int fd = ::open(p.c_str(), flags);
+    if (fd < 0) return false;
+    const bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+  };
+  if (!sync(tmp, O_RDONLY)) fail("fsync of " + tmp.string() + " failed");
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) fail("rename from " + tmp.string() + ": " + ec.message());
+  sync(dir, O_RDONLY | O_DIRECTORY);  // the rename itself durable; best effort
+}
+
+/// Opens a checkpoint; a missing, truncated or foreign file is an Error naming it.
+inline void read_archive(torch::serialize::InputArchive& archive, const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw Error(fmt::format("kiln: checkpoint {} does not exist", path.string()));
+  try {
+    archive.load_from(path.string());
+  } catch (const std::exception& e) {
+    std::string why = e.what();
+    throw Error(fmt::format("kiln: checkpoint {} is not a readable checkpoint (truncated or not written by "
+                            "kiln/LibTorch): {}", path.string(), why.substr(0, why.find('\n'))));
+  }
+}
+
+inline std::string shape(const at::Tensor& t) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < t.sizes().size(); ++i) out += (i ? ", " : "") + std::to_string(t.sizes()[i]);
+  return out + "]";
+}
+
+/// Every parameter and buffer of `m` under its full name ("features.0.weight").
+inline void save_module_state(torch::nn::Module& m, torch::serialize::OutputArchive& out) {
+  for (const auto& p : m.named_parameters(/*recurse=*/true)) out.write(p.key(), p.value().detach());
+  for (const auto& b : m.named_buffers(/*recurse=*/true)) out.write(b.key(), b.value(), /*is_buffer=*/true);
+}
+
+/// Copies the tensors of `in` into `m`'s parameters and buffers by name (keeping each one's
+/// dtype and device). With `strict`, any missing, unexpected or mis-shaped name is an Error
+/// listing them all, and nothing is copied; without, what matches is copied and the rest reported.
+inline LoadReport load_module_state(torch::nn::Module& m, torch::serialize::InputArchive& in, bool strict,
+                                    const std::filesystem::path& file) {
+  LoadReport report;
+  std::vector<std::pair<at::Tensor, at::Tensor>> copies;  // (destination, source)
+  std::set<std::string> seen;
+  const auto keys = in.keys();
+  const std::set<std::string> present(keys.begin(), keys.end());
+  auto visit = [&](const std::string& name, const at::Tensor& dst) {
+    seen.insert(name);
+    if (!present.count(name)) return report.missing.push_back(name);
+    at::Tensor src;
+    in.read(name, src);
+    if (src.sizes() != dst.sizes())
+      return report.shape_mismatch.push_back(fmt::format("{}: checkpoint {}, module {}", name, shape(src), shape(dst)));
+    copies.emplace_back(dst, src);
+  };
+  for (const auto& p : m.named_parameters(true)) visit(p.key(), p.value());
+  for (const auto& b : m.named_buffers(true)) visit(b.key(), b.value());
+  for (const auto& k : keys)
+    if (!seen.count(k)) report.unexpected.push_back(k);
+  if (strict && !report.clean())
+    throw Error(fmt::format("kiln: checkpoint {} does not fit the module: {} (load with strict=false to load "
+                            "what matches)", file.string(), report.describe()));
+  torch::NoGradGuard no_grad;
+  for (auto& [dst, src] : copies) dst.copy_(src);
+  return report;
+}
+
+}  // namespace detail
+
+/// Loads the weights (parameters and buffers) of a kiln checkpoint into `m`, e.g. for
+/// inference; see detail::load_module_state for `strict`. Errors name the file.
+inline LoadReport load_weights(torch::nn::Module& m, const std::filesystem::path& path, bool strict = true) {
+  torch::serialize::InputArchive root, weights;
+  detail::read_archive(root, path);
+  if (!root.try_read("module", weights))
+    throw Error(fmt::format("kiln: checkpoint {} has no \"module\" (not written by kiln's save_checkpoint)", path.string()));
+  return detail::load_module_state(m, weights, strict, path);
+}
+
+}  // namespace kiln

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/core/trainer_checkpoint.hpp — what a full checkpoint holds, and putting it back into a Trainer.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <typeinfo>
+#include <vector>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/core.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+#include <torch/version.h>
+
+#include <kiln/core/checkpoint_io.hpp>
+#include <kiln/core/error.hpp>
+#include <kiln/core/hparams.hpp>
+#include <kiln/core/version.hpp>
+#include <kiln/util/seed.hpp>
+
+namespace kiln::detail {
+
+/// Where a fit is, as a checkpoint records it: resume at batch `batch` of epoch `epoch`;
+/// `epoch_schedulers_pending` when the epoch before it ended but its epoch-interval schedulers
+/// have not stepped yet (a checkpoint written at train_epoch_end or validation_end).
+struct Progress {
+  std::int64_t epoch = 0, batch = 0;
+  bool epoch_schedulers_pending = false;
+};
+
+/// What restore() leaves for the fit loop: batches to pass over, the pending scheduler step,
+/// and the generator states, put back right where the original run stood.
+struct ResumePoint {
+  std::int64_t skip = 0;
+  bool epoch_schedulers_pending = false;
+  at::Tensor torch_rng;
+  std::string kiln_rng;
+  void restore_rng() const {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(torch_rng);
+    }
+    std::istringstream in(kiln_rng);
+    in >> generator();
+  }
+};
+
+/// The checkpoint format (version 1), one torch archive:
+///   kiln/{format, kiln_version, torch_version}, module/<param or buffer name>,
+///   optimizers/<i> (LibTorch's optimizer archive + kiln_lrs), schedulers/<i> (LRScheduler::state()),
+///   precision/ (the loss scaler), progress [epoch, batch, global_step, iteration, pending],
+///   metrics/{names, values} (callback_metrics), rng/{torch, kiln},
+///   callbacks/<type name>/ (callbacks with state_dict), hparams/<name>.
+struct TrainerCheckpoint {
+  static constexpr std::int64_t format = 1;
+
+  template <class T, class Module>
+  static void save(T& t, Module& m, const std::filesystem::path& path) {
+    using torch::serialize::OutputArchive;
+    OutputArchive root, meta, module, optimizers, schedulers, precision, metrics, rng, callbacks;
+    meta.write("format", at::scalar_tensor(format, at::kLong));
+    meta.write("kiln_version", c10::IValue(std::string(kiln::version)));
+    meta.write("torch_version", c10::IValue(std::string(TORCH_VERSION)));
+    root.write("kiln", meta);
+    save_module_state(m, module);
+    root.write("module", module);
+    for (std::size_t i = 0; i < t.optimizers_.size(); ++i) {
+      OutputArchive o;
+      t.optimizers_[i].optimizer->save(o);
+      // LibTorch 1.13's optimizer archive keeps the state but not each group's current lr,
+      // which a scheduler has moved.
+      std::vector<double> lrs;
+      for (auto& g : t.optimizers_[i].optimizer->param_groups()) lrs.push_back(g.options().get_lr());
+      o.write("kiln_lrs", at::tensor(lrs, at::kDouble));
+      optimizers.write(std::to_string(i), o);
+      if (auto* s = t.optimizers_[i].lr_scheduler.get()) {
+        const auto st = s->state();
+        schedulers.write(std::to_string(i), at::tensor(st, at::kDouble));
+      }
+    }
+    root.write("optimizers", optimizers);
+    root.write("schedulers", schedulers);
+    t.precision_.save(precision);
+    root.write("precision", precision);
+    const auto& p = t.progress_;
+    root.write("progress", at::tensor(std::vector<std::int64_t>{p.epoch, p.batch, t.state_.global_step, t.state_.iteration,
+                                                                p.epoch_schedulers_pending},
+                                      at::kLong));
+    c10::List<std::string> names;
+    std::vector<double> values;
+    for (const auto& [k, v] : t.callback_metrics()) {
+      names.push_back(k);
+      values.push_back(v);
+    }
+    metrics.write("names", c10::IValue(names));
+    metrics.write("values", at::tensor(values, at::kDouble));
+    root.write("metrics", metrics);
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      rng.write("torch", gen.get_state());
+    }
+    std::ostringstream kiln_rng;
+    kiln_rng << generator();
+    rng.write("kiln", c10::IValue(kiln_rng.str()));
+    root.write("rng", rng);
+    std::apply([&](auto&... c) {
+      ([&] {
+        if constexpr (requires(OutputArchive& a) { c.state_dict(a); }) {
+          OutputArchive a;
+          c.state_dict(a);
+          callbacks.write(typeid(c).name(), a);
+        }
+      }(), ...);
+    }, t.callbacks_);
+    root.write("callbacks", callbacks);
+    if constexpr (requires { { m.hparams() } -> std::convertible_to<HParams>; }) {
+      OutputArchive hp;
+      for (const auto& [k, v] : m.hparams()) std::visit([&](const auto& x) { hp.write(k, c10::IValue(x)); }, v);
+      root.write("hparams", hp);
+    }
+    write_atomically(root, path);
+  }
+
+  /// Puts everything but the generators back now (module, optimizers, schedulers, precision,
+  /// progress, metrics, callbacks) and returns what the fit loop applies when it starts.
+  template <class T, class Module>
+  static ResumePoint restore(T& t, Module& m, const std::filesystem::path& path, bool strict) {
+    using torch::serialize::InputArchive;
+    InputArchive root;
+    read_archive(root, path);
+    auto sub = [&](InputArchive& parent, const char* key, InputArchive& out) -> void {
+      if (!parent.try_read(key, out))
+        throw Error(fmt::format("kiln: checkpoint {} has no \"{}\" (not written by kiln's save_checkpoint)", path.string(), key));
+    };
+    auto tensor = [&](InputArchive& parent, const std::string& key, const std::string& where) -> at::Tensor {
+      at::Tensor out;
+      if (!parent.try_read(key, out)) throw Error(fmt::format("kiln: checkpoint {} has no \"{}\"", path.string(), where));
+      return out;
+    };
+    InputArchive meta, module, optimizers, schedulers, precision, metrics, rng, callbacks;
+    sub(root, "kiln", meta);
+    const at::Tensor format_tensor = tensor(meta, "format", "kiln/format");
+    if (const auto f = format_tensor.item<std::int64_t>(); f != format)
+      throw Error(fmt::format("kiln: checkpoint {} has format {}; this kiln reads format {}", path.string(), f, format));
+    sub(root, "module", module);
+    sub(root, "optimizers", optimizers);
+    sub(root, "schedulers", schedulers);
+    sub(root, "precision", precision);
+    sub(root, "metrics", metrics);
+    sub(root, "rng", rng);
+    sub(root, "callbacks", callbacks);
+    // Check everything that can be checked before changing anything.
+    const auto opt_keys = optimizers.keys();
+    if (opt_keys.size() != t.optimizers_.size())
+      throw Error(fmt::format("kiln: checkpoint {} holds {} optimizer state(s), but configure_optimizers() returned {}",
+                              path.string(), opt_keys.size(), t.optimizers_.size()));
+    const at::Tensor progress = tensor(root, "progress", "progress");
+    if (progress.numel() != 5) throw Error(fmt::format("kiln: checkpoint {}: \"progress\" has {} values, expected 5", path.string(), progress.numel()));
+    c10::IValue kiln_rng, names;
+    if (!rng.try_read("kiln", kiln_rng) || !kiln_rng.isString())
+      throw Error(fmt::format("kiln: checkpoint {} has no \"rng/kiln\"", path.string()));
+    if (!metrics.try_read("names", names) || !names.isList())
+      throw Error(fmt::format("kiln: checkpoint {} has no \"metrics/names\"", path.string()));
+    const at::Tensor values = tensor(metrics, "values", "metrics/values");
+    if (values.numel() != static_cast<std::int64_t>(names.toList().size()))
+      throw Error(fmt::format("kiln: checkpoint {}: metrics/names and metrics/values differ in length", path.string()));
+    ResumePoint r{.torch_rng = tensor(rng, "torch", "rng/torch"), .kiln_rng = kiln_rng.toStringRef()};
+
+    load_module_state(m, module, strict, path);
+    for (std::size_t i = 0; i < t.optimizers_.size(); ++i) {
+      const std::string key = std::to_string(i);
+      InputArchive o;
+      if (!optimizers.try_read(key, o)) throw Error(fmt::format("kiln: checkpoint {} has no \"optimizers/{}\"", path.string(), key));
+      try {
+        t.optimizers_[i].optimizer->load(o);
+        at::Tensor lrs;
+        auto& groups = t.optimizers_[i].optimizer->param_groups();
+        if (!o.try_read("kiln_lrs", lrs) || lrs.numel() != static_cast<std::int64_t>(groups.size()))
+          throw Error(fmt::format("no \"kiln_lrs\" with one lr per param group ({})", groups.size()));
+        lrs = lrs.to(at::kDouble).contiguous();
+        for (std::size_t g = 0; g < groups.size(); ++g) groups[g].options().set_lr(lrs.data_ptr<double>()[g]);
+      } catch (const std::exception& e) {
+        throw Error(fmt::format("kiln: checkpoint {}: \"optimizers/{}\" does not fit optimizer {}: {}", path.string(), key, i,
+                                first_line(e.what())));
+      }
+      auto* s = t.optimizers_[i].lr_scheduler.get();
+      at::Tensor st;
+      const bool has = schedulers.try_read(key, st);
+      if (s && !has) throw Error(fmt::format("kiln: checkpoint {} has no \"schedulers/{}\" for optimizer {}'s scheduler", path.string(), key, i));
+      if (!s && has) throw Error(fmt::format("kiln: checkpoint {} has \"schedulers/{}\" but optimizer {} has no scheduler", path.string(), key, i));
+      if (s) {
+        st = st.to(at::kDouble).contiguous();
+        s->load_state(std::vector<double>(st.data_ptr<double>(), st.data_ptr<double>() + st.numel()));
+      }
+    }
+    try {
+      t.precision_.load(precision);
+    } catch (const Error& e) {
+      throw Error(fmt::format("kiln: checkpoint {}: precision: {}", path.string(), e.what()));
+    }
+    const auto p = progress.to(at::kLong).contiguous();
+    const auto* v = p.data_ptr<std::int64_t>();
+    t.state_.epoch = v[0];
+    t.state_.global_step = v[2];
+    t.state_.iteration = v[3];
+    t.progress_ = {v[0], v[1], v[4] != 0};
+    r.skip = v[1];
+    r.epoch_schedulers_pending = v[4] != 0;
+    const auto list = names.toList();
+    const auto vals = values.to(at::kDouble).contiguous();
+    t.callback_metrics_.clear();
+    for (std::size_t i = 0; i < list.size(); ++i)
+      t.callback_metrics_[list.get(i).toStringRef()] = vals.data_ptr<double>()[i];
+    std::apply([&](auto&... c) {
+      ([&] {
+        if constexpr (requires(InputArchive& a) { c.load_state_dict(a); }) {
+          InputArchive a;
+          if (callbacks.try_read(typeid(c).name(), a)) c.load_state_dict(a);
+        }
+      }(), ...);
+    }, t.callbacks_);
+    return r;
+  }
+
+ private:
+  static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+};
+
+}  // namespace kiln::detail
