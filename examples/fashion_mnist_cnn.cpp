@@ -28,11 +28,7 @@ int main(int argc, char** argv) {
 
   // Test the best weights, not the last (Lightning's trainer.test(ckpt_path="best")).
   const auto& best = trainer.callback<kiln::ModelCheckpoint>().best_model_path();
-  if (!best.empty()) {
-    torch::serialize::InputArchive archive;
-    archive.load_from(best);
-    model.load(archive);
-  }
+  if (!best.empty()) kiln::load_weights(model, best);
   auto results = trainer.test(model, data);
   std::printf("test/acc: %.4f\n", results.at("test/acc"));
   std::printf("best checkpoint: %s\n", best.empty() ? "(none: fast dev run)" : best.c_str());

@@ -13,6 +13,8 @@
 
 #include <kiln/kiln.hpp>
 
+#include "../linear_data.hpp"
+
 namespace {
 
 using Batch = std::pair<torch::Tensor, torch::Tensor>;
@@ -28,16 +30,7 @@ kiln::TrainerConfig quiet(kiln::TrainerConfig c = {}) {
 template <class Module, class P, class... More>
 using Quiet = kiln::Trainer<Module, kiln::Loggers<>, kiln::Precision<P>, More...>;
 
-std::vector<Batch> linear_data(int batches, int batch_size) {
-  torch::manual_seed(0);
-  auto w = torch::tensor({{1.5}, {-2.0}, {0.5}});
-  std::vector<Batch> out;
-  for (int i = 0; i < batches; ++i) {
-    auto x = torch::randn({batch_size, 3});
-    out.emplace_back(x, x.matmul(w) + 0.1);
-  }
-  return out;
-}
+using kiln_test::linear_data;
 
 struct Linear : torch::nn::Module {
   torch::nn::Linear fc{nullptr};

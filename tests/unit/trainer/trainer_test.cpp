@@ -12,21 +12,14 @@
 
 #include <kiln/kiln.hpp>
 
+#include "../linear_data.hpp"
+
 namespace {
 
 using Batch = std::pair<torch::Tensor, torch::Tensor>;
 using Catch::Matchers::Contains;
 
-std::vector<Batch> linear_data(int batches, int batch_size, std::uint64_t seed = 0) {
-  torch::manual_seed(seed);
-  auto w = torch::tensor({{1.5}, {-2.0}, {0.5}});
-  std::vector<Batch> out;
-  for (int i = 0; i < batches; ++i) {
-    auto x = torch::randn({batch_size, 3});
-    out.emplace_back(x, x.matmul(w) + 0.1);
-  }
-  return out;
-}
+using kiln_test::linear_data;
 
 // A linear regressor; `lr` and `log_loss` vary per test.
 struct Linear : torch::nn::Module {
