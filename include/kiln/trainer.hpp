@@ -391,11 +391,10 @@ class Trainer {
     strategy_.setup(config_);
     strategy_.setup_module(module);
     precision_.setup(module, strategy_.device());
-    if constexpr (requires { precision_.setup_notice(); })
-      if (!precision_.setup_notice().empty() && is_global_zero() && !notice_said_) {
-        fmt::print(stderr, "{}\n", precision_.setup_notice());
-        notice_said_ = true;
-      }
+    if (!precision_.setup_notice().empty() && is_global_zero() && !notice_said_) {
+      fmt::print(stderr, "{}\n", precision_.setup_notice());
+      notice_said_ = true;
+    }
   }
 
   /// The precision built from a configured tag among the constructor's arguments, else default.

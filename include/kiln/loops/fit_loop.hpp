@@ -76,8 +76,9 @@ class FitLoop {
       if constexpr (requires { range.set_epoch(s_.epoch); }) range.set_epoch(s_.epoch);  // the same shuffle
       if (skip == 0) resume_->restore_rng();  // else after train_epoch_start, where the run stood
     }
-    // Lightning skips training for limit_train_batches=0 or max_steps=0.
-    if (cfg_.max_steps != 0 && limit != 0 && !s_.should_stop && !(cfg_.max_steps > 0 && s_.global_step >= cfg_.max_steps)) {
+    // Lightning skips training for limit_train_batches=0, max_steps=0, or max_steps already
+    // reached (a resumed run).
+    if (limit != 0 && !s_.should_stop && !(cfg_.max_steps >= 0 && s_.global_step >= cfg_.max_steps)) {
       Engine<FitLoop&, FitLoop&> engine(*this, *this);
       engine.attach_state(s_);
       engine.run(data, {.max_epochs = cfg_.max_epochs,

@@ -8,14 +8,13 @@ namespace kiln {
 
 /// Precision tag: the module's floating-point parameters and buffers, and the batches'
 /// floating-point tensors, in float64.
-struct FP64 {};
+struct FP64 {
+  static constexpr const char* name = "FP64";
+};
 
 template <>
-class PrecisionImpl<FP64> : public detail::CastPrecision<at::kDouble> {
- public:
-  PrecisionImpl() = default;
-  explicit PrecisionImpl(const FP64&) {}
-  void setup(torch::nn::Module& m, const c10::Device& d) { CastPrecision::setup(m, d, "FP64"); }
+class PrecisionImpl<FP64> : public detail::CastPrecision<FP64, at::kDouble> {
+  using CastPrecision::CastPrecision;
 };
 
 }  // namespace kiln

@@ -33,16 +33,21 @@ struct GradScalerOptions {
 /// arithmetic in ordinary tensor ops. The state stays on the device; step() reads one flag.
 class GradScaler {
  public:
-  explicit GradScaler(GradScalerOptions o = {}) : o_(o) {
+  explicit GradScaler(GradScalerOptions o = {}) : o_(validate(o)) {
+    scale_ = at::full({}, o_.init_scale, at::kFloat);
+    tracker_ = at::zeros({}, at::kInt);
+  }
+
+  /// `o` if every option is in range, else an Error naming the first that is not.
+  static const GradScalerOptions& validate(const GradScalerOptions& o) {
     auto bad = [](const char* key, auto v, const char* want) {
       throw Error(fmt::format("kiln: GradScalerOptions::{}={} must be {}", key, v, want));
     };
-    if (!(o_.init_scale > 0) || !std::isfinite(o_.init_scale)) bad("init_scale", o_.init_scale, "finite and > 0");
-    if (!(o_.growth_factor > 1) || !std::isfinite(o_.growth_factor)) bad("growth_factor", o_.growth_factor, "finite and > 1");
-    if (!(o_.backoff_factor > 0 && o_.backoff_factor < 1)) bad("backoff_factor", o_.backoff_factor, "in (0, 1)");
-    if (o_.growth_interval < 1) bad("growth_interval", o_.growth_interval, ">= 1");
-    scale_ = at::full({}, o_.init_scale, at::kFloat);
-    tracker_ = at::zeros({}, at::kInt);
+    if (!(o.init_scale > 0) || !std::isfinite(o.init_scale)) bad("init_scale", o.init_scale, "finite and > 0");
+    if (!(o.growth_factor > 1) || !std::isfinite(o.growth_factor)) bad("growth_factor", o.growth_factor, "finite and > 1");
+    if (!(o.backoff_factor > 0 && o.backoff_factor < 1)) bad("backoff_factor", o.backoff_factor, "in (0, 1)");
+    if (o.growth_interval < 1) bad("growth_interval", o.growth_interval, ">= 1");
+    return o;
   }
 
   /// Keeps the state on `device` (where the gradients are).
@@ -149,8 +154,7 @@ class GradScaler {
                         .growth_factor = growth.item<double>(),
                         .backoff_factor = backoff.item<double>(),
                         .growth_interval = interval.item<std::int64_t>()};
-    GradScaler check(o);  // validates the options
-    o_ = o;
+    o_ = validate(o);
     scale_.copy_(scale.to(at::kFloat).reshape({}));
     tracker_.copy_(tracker.to(at::kInt).reshape({}));
     per_optimizer_.clear();

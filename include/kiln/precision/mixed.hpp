@@ -53,13 +53,10 @@ class MixedPrecision : public PrecisionDefaults {
   AutocastGuard autocast() const { return AutocastGuard(device_, D, active_); }
   /// Whether the forward really runs under autocast (see FP16Mixed's CPU note).
   bool autocast_active() const { return active_; }
-  /// Said once by the Trainer (global rank 0) after setup; empty when there is nothing to say.
-  const std::string& setup_notice() const { return notice_; }
 
  protected:
   c10::DeviceType device_ = c10::DeviceType::CPU;
   bool active_ = true;
-  std::string notice_;
 };
 
 }  // namespace detail

@@ -8,26 +8,24 @@ namespace kiln {
 
 /// Precision tag: parameters, buffers, batches and optimizer state in bfloat16; no autocast, no
 /// loss scaling. Halves memory; the updates lose precision (fine-tuning, inference).
-struct BF16True {};
+struct BF16True {
+  static constexpr const char* name = "BF16True";
+};
 
 /// Precision tag: as BF16True in float16. Setup fails with an Error where the device has no
 /// float16 matrix multiplication (CPU on LibTorch 1.13).
-struct FP16True {};
-
-template <>
-class PrecisionImpl<BF16True> : public detail::CastPrecision<at::kBFloat16> {
- public:
-  PrecisionImpl() = default;
-  explicit PrecisionImpl(const BF16True&) {}
-  void setup(torch::nn::Module& m, const c10::Device& d) { CastPrecision::setup(m, d, "BF16True"); }
+struct FP16True {
+  static constexpr const char* name = "FP16True";
 };
 
 template <>
-class PrecisionImpl<FP16True> : public detail::CastPrecision<at::kHalf> {
- public:
-  PrecisionImpl() = default;
-  explicit PrecisionImpl(const FP16True&) {}
-  void setup(torch::nn::Module& m, const c10::Device& d) { CastPrecision::setup(m, d, "FP16True"); }
+class PrecisionImpl<BF16True> : public detail::CastPrecision<BF16True, at::kBFloat16> {
+  using CastPrecision::CastPrecision;
+};
+
+template <>
+class PrecisionImpl<FP16True> : public detail::CastPrecision<FP16True, at::kHalf> {
+  using CastPrecision::CastPrecision;
 };
 
 }  // namespace kiln

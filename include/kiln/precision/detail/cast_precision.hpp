@@ -19,11 +19,14 @@ namespace kiln::detail {
 /// tensors of each batch before the step. Tensors a step creates itself keep the default dtype
 /// (float32): kiln does not switch the process-wide default as Lightning does, since loader
 /// worker threads share it. Create them with `x.options()`.
-template <at::ScalarType D>
+/// `Tag::name` names the policy in errors.
+template <class Tag, at::ScalarType D>
 class CastPrecision : public PrecisionDefaults {
  public:
-  void setup(torch::nn::Module& m, const c10::Device& device, const char* name) {
-    if (D != at::kDouble) probe(device, name);
+  CastPrecision() = default;
+  explicit CastPrecision(const Tag&) {}
+  void setup(torch::nn::Module& m, const c10::Device& device) {
+    if (D != at::kDouble) probe(device, Tag::name);
     torch::NoGradGuard no_grad;
     for (auto& p : m.parameters())
       if (p.is_floating_point() && p.scalar_type() != D) p.set_data(p.data().to(D));

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/precision/detail/defaults.hpp — what a precision does when it adds nothing (FP32's behaviour).
 #pragma once
+#include <string>
+
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 #include <torch/nn/module.h>
@@ -12,6 +14,8 @@ namespace kiln::detail {
 struct PrecisionDefaults {
   struct NoAutocast {};
   void setup(torch::nn::Module&, const c10::Device&) {}
+  /// Said once by the Trainer (global rank 0) after setup; empty when there is nothing to say.
+  const std::string& setup_notice() const { return notice_; }
   NoAutocast autocast() const { return {}; }
   template <class Batch, class F>
   decltype(auto) with_batch(Batch& batch, F&& f) { return f(batch); }
@@ -26,6 +30,9 @@ struct PrecisionDefaults {
   void save(Archive&) const {}
   template <class Archive>
   void load(Archive&) {}
+
+ protected:
+  std::string notice_;
 };
 
 }  // namespace kiln::detail
