@@ -5,6 +5,7 @@
 #include <exception>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -77,6 +78,7 @@ class Trainer {
 
  public:
   using module_type = Module;
+  static constexpr bool automatic_optimization = detail::automatic_optimization<Module>;
   using strategy_tag = typename detail::find_slot_t<detail::strategy_slot, Strategy<SingleDevice>, Policies...>::tag;
   using precision_tag = typename detail::find_slot_t<detail::precision_slot, Precision<FP32>, Policies...>::tag;
   using callbacks_type = typename detail::with_default_callbacks<
@@ -137,6 +139,20 @@ class Trainer {
     if (!m) throw Error(fmt::format("kiln: save_checkpoint({}): nothing to save before fit() has started", path.string()));
     if (is_global_zero()) detail::TrainerCheckpoint::save(*this, *m, path);
     strategy_.barrier();
+  }
+
+  /// Asks fit() to write <checkpoint_dir()>/last.pt at the next boundary between optimizer
+  /// steps and stop there (Timer does); the stop reason is `reason` plus the file.
+  void stop_with_checkpoint(std::string reason) {
+    if (!stop_request_) stop_request_ = std::move(reason);
+  }
+  /// Where checkpoints go: the listed ModelCheckpoint's folder, else <log_dir()>/checkpoints.
+  std::filesystem::path checkpoint_dir() {
+    std::optional<std::filesystem::path> dir;
+    std::apply([&](auto&... c) {
+      ([&] { if constexpr (requires { c.dirpath_in(*this); }) if (!dir) dir = c.dirpath_in(*this); }(), ...);
+    }, callbacks_);
+    return dir.value_or(log_dir() / "checkpoints");
   }
 
   /// One pass of validation_step over `data` (or a DataModule's val_dataloader()); returns the
@@ -285,10 +301,18 @@ class Trainer {
   /// Hands `values` to every logger (rank 0, logging enabled) and records them in callback_metrics.
   void publish(const MetricMap& values, const LogBuffer& buffer) {
     refresh_metrics(values, buffer);
-    if (values.empty() || !logging_enabled() || !is_global_zero()) return;
-    MetricMap row = values;
-    row.emplace("epoch", static_cast<double>(state_.epoch));  // as Lightning's loggers record it
-    std::apply([&](auto&... l) { (l.log_metrics(row, state_.global_step), ...); }, loggers_);
+    send_to_loggers(values);
+  }
+  /// Values computed outside a step (LearningRateMonitor's): recorded in callback_metrics under
+  /// their names and handed to the loggers at the current global step.
+  void log_metrics(const MetricMap& values) {
+    for (const auto& [k, v] : values) callback_metrics_[k] = v;
+    send_to_loggers(values);
+  }
+  /// Changes accumulate_grad_batches from the next batch on (GradientAccumulationScheduler).
+  void set_accumulate_grad_batches(std::int64_t n) {
+    if (n < 1) throw Error(fmt::format("kiln: accumulate_grad_batches must be >= 1 (got {})", n));
+    config_.accumulate_grad_batches = n;
   }
   /// Records `values` in callback_metrics and progress_bar_metrics only (not the loggers).
   /// The plain name of a value logged on_step and on_epoch follows `<name>_epoch` when that is
@@ -349,6 +373,13 @@ class Trainer {
   }
 
  private:
+  void send_to_loggers(const MetricMap& values) {
+    if (values.empty() || !logging_enabled() || !is_global_zero()) return;
+    MetricMap row = values;
+    row.emplace("epoch", static_cast<double>(state_.epoch));  // as Lightning's loggers record it
+    std::apply([&](auto&... l) { (l.log_metrics(row, state_.global_step), ...); }, loggers_);
+  }
+
   template <class T, class... Ts>
   static constexpr bool is_in(std::tuple<Ts...>*) { return (std::is_same_v<T, Ts> || ...); }
   template <class T>
@@ -483,6 +514,7 @@ class Trainer {
           optimizers_ = detail::to_optimizer_configs(module.configure_optimizers());
           fitted_module_ = &module;
           progress_ = {state_.epoch, 0, false};
+          stop_request_.reset();
           if (auto ckpt = std::exchange(fit_options_.ckpt_path, std::nullopt))
             resume_ = detail::TrainerCheckpoint::restore(*this, module, resolve_checkpoint(*ckpt), fit_options_.strict);
           detail::FitLoop<Trainer, Module, Val> loop(*this, module, val);
@@ -520,23 +552,27 @@ class Trainer {
     return out;
   }
 
-  /// "last" / "best": the listed ModelCheckpoint's file; anything else is a path.
+  /// "last" / "best": the listed ModelCheckpoint's file (ModelCheckpoint::find); anything else is a path.
   std::filesystem::path resolve_checkpoint(const std::filesystem::path& p) {
     if (p != "last" && p != "best") return p;
-    std::string found;
+    std::filesystem::path found;
+    std::string looked;
     bool listed = false;
     std::apply([&](auto&... c) {
       ([&] {
-        if constexpr (requires { c.last_model_path(); c.best_model_path(); }) {
+        if constexpr (requires(std::string& l) { c.find(p.string(), *this, l); }) {
           listed = true;
-          if (found.empty()) found = p == "last" ? c.last_model_path() : c.best_model_path();
+          if (found.empty()) found = c.find(p.string(), *this, looked);
         }
       }(), ...);
     }, callbacks_);
+    if (!listed)
+      throw Error(fmt::format("kiln: ckpt_path=\"{}\" needs a ModelCheckpoint listed in Callbacks<...>; give the file's path instead",
+                              p.string()));
     if (found.empty())
-      throw Error(fmt::format("kiln: ckpt_path=\"{}\" needs a ModelCheckpoint that has saved a {} checkpoint{}; "
-                              "give the file's path instead", p.string(), p.string(),
-                              listed ? " in this process" : " (none is listed in Callbacks<...>)"));
+      throw Error(fmt::format("kiln: ckpt_path=\"{}\": no {} checkpoint in {}; a new run's default folder is a new log "
+                              "version, so give ModelCheckpoint a fixed dirpath to resume across processes, or give the file's path",
+                              p.string(), p.string(), looked));
     return found;
   }
 
@@ -564,6 +600,7 @@ class Trainer {
   FitOptions fit_options_;           ///< the running fit() call's options
   detail::Progress progress_;        ///< where a checkpoint written now would resume
   std::optional<detail::ResumePoint> resume_;  ///< set by a ckpt_path, applied by the fit loop
+  std::optional<std::string> stop_request_;  ///< see stop_with_checkpoint
   bool notice_said_ = false;        ///< the precision's setup notice is said once per Trainer
 };
 

@@ -85,6 +85,13 @@ struct TrainerConfig {
   /// On CPU, store torch::nn::Conv2d weights channels-last, so convolutions take oneDNN's
   /// faster path (strategy/detail/channels_last.hpp); false keeps LibTorch's default layout.
   bool cpu_channels_last = true;
+  /// SIGTERM or SIGUSR1 during fit() (a scheduler's preemption; SLURM sends SIGUSR1 before it
+  /// kills a job): the run finishes its optimizer step, writes <checkpoint dir>/last.pt and
+  /// exits with kiln::preempted_exit_code (util/preemption.hpp). false leaves signals alone.
+  bool handle_preemption_signals = true;
+  /// After the preemption checkpoint: true exits the process; false returns from fit() with
+  /// state().stop_reason naming the signal and the file.
+  bool exit_on_preemption = true;
 };
 
 /// Options of one fit() call (Lightning's `fit(..., ckpt_path=...)`).

@@ -3,6 +3,9 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <utility>
 #include <optional>
 #include <vector>
 
@@ -19,6 +22,7 @@
 #include <kiln/engine.hpp>
 #include <kiln/loops/evaluation_loop.hpp>
 #include <kiln/loops/optimization.hpp>
+#include <kiln/util/preemption.hpp>
 
 namespace kiln::detail {
 
@@ -79,16 +83,22 @@ class FitLoop {
     // Lightning skips training for limit_train_batches=0, max_steps=0, or max_steps already
     // reached (a resumed run).
     if (limit != 0 && !s_.should_stop && !(cfg_.max_steps >= 0 && s_.global_step >= cfg_.max_steps)) {
+      PreemptionHandler preemption(cfg_.handle_preemption_signals);
+      preemption_ = &preemption;
       Engine<FitLoop&, FitLoop&> engine(*this, *this);
       engine.attach_state(s_);
       engine.run(data, {.max_epochs = cfg_.max_epochs,
                         .epoch_length = limit < 0 ? std::nullopt : std::optional<std::int64_t>(limit),
                         .skip_batches = skip});
+      preemption_ = nullptr;
     }
     t_.emit(event::train_end{}, &m_, &ctx_);
-    if (s_.stop_reason.empty() && cfg_.max_epochs >= 0 && s_.epoch >= cfg_.max_epochs)
+    // A requested stop (EarlyStopping, Timer, max_steps, ...) is always said; the normal end
+    // only beside a progress bar.
+    const bool requested = !s_.stop_reason.empty();
+    if (!requested && cfg_.max_epochs >= 0 && s_.epoch >= cfg_.max_epochs)
       s_.stop_reason = fmt::format("max_epochs={} reached", cfg_.max_epochs);
-    if (cfg_.enable_progress_bar && t_.is_global_zero() && !s_.stop_reason.empty())
+    if ((requested || cfg_.enable_progress_bar) && t_.is_global_zero() && !s_.stop_reason.empty())
       fmt::print(stderr, "kiln: fit stopped: {}\n", s_.stop_reason);
     t_.emit(event::fit_end{}, &m_, &ctx_);
     t_.save_loggers();
@@ -150,11 +160,16 @@ class FitLoop {
       t_.publish(logs_.step_values(), logs_);
     if (val_every_ > 0 && epoch_validates() && (s_.batch_idx + 1) % val_every_ == 0) validate();
     check_max_steps();
+    if (accumulated_ == 0) stop_with_checkpoint_if_asked();  // between optimizer steps only
   }
   template <class Eng>
   void on(const event::epoch_completed&, Eng&) {
-    t_.progress_ = {s_.epoch + 1, 0, automatic};  // until the epoch schedulers below have stepped
-    if (automatic && accumulated_ > 0 && !s_.should_stop) {
+    // A stop in the middle of an epoch (max_steps, a callback, a signal) pauses it: its end-of-
+    // epoch optimizer and scheduler steps wait until a resumed run finishes the epoch, and a
+    // checkpoint written from here on resumes at the batch after the last one trained.
+    const bool cut_short = s_.should_stop && !(epoch_length_ && s_.batch_idx >= *epoch_length_);
+    if (!cut_short) t_.progress_ = {s_.epoch + 1, 0, automatic};  // until the epoch schedulers below have stepped
+    if (automatic && accumulated_ > 0 && !cut_short) {
       optimizer_step();
       check_max_steps();
     }
@@ -167,7 +182,7 @@ class FitLoop {
     auto values = logs_.step_values();
     values.merge(logs_.take_epoch_values());
     t_.publish(values, logs_);
-    if (automatic)  // Lightning leaves schedulers to the user in manual optimization
+    if (automatic && !cut_short)  // Lightning leaves schedulers to the user in manual optimization
       for (auto& o : t_.optimizers_) step_scheduler(o, Interval::epoch, s_.epoch + 1, metrics());
     t_.progress_.epoch_schedulers_pending = false;
     t_.save_loggers();
@@ -183,6 +198,35 @@ class FitLoop {
   void check_max_steps() {
     if (cfg_.max_steps >= 0 && s_.global_step >= cfg_.max_steps && !s_.should_stop)
       s_.request_stop(fmt::format("max_steps={} reached", cfg_.max_steps));
+  }
+
+  /// A preemption signal, or a callback's Trainer::stop_with_checkpoint(): write
+  /// <checkpoint dir>/last.pt here, between optimizer steps, so resuming from it continues exactly.
+  void stop_with_checkpoint_if_asked() {
+    const int sig = preemption_ ? preemption_->pending() : 0;
+    if (!sig && !t_.stop_request_) return;
+    const auto path = t_.checkpoint_dir() / "last.pt";
+    t_.save_checkpoint(path);
+    const std::string where = fmt::format("checkpoint {} (resumes at epoch {}, batch {}; global step {})", path.string(), s_.epoch,
+                                          s_.batch_idx + 1, s_.global_step);
+    if (!sig) {
+      s_.request_stop(fmt::format("{}; {}", *std::exchange(t_.stop_request_, std::nullopt), where));
+      return;
+    }
+    preemption_->handled();
+    const char* name = sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : "a signal";
+    if (!cfg_.exit_on_preemption) {
+      s_.request_stop(fmt::format("preempted by {}; {}", name, where));
+      return;
+    }
+    t_.save_loggers();
+    if (t_.is_global_zero())
+      fmt::print(stderr, "kiln: preempted by {}: wrote {}; exiting with status {} (resume with ckpt_path)\n", name, where,
+                 preempted_exit_code);
+    std::fflush(nullptr);
+    // Not exit(): loader threads may still run while static destructors would; everything
+    // worth keeping is on disk.
+    std::_Exit(preempted_exit_code);
   }
 
   void resolve_val_interval() {
@@ -245,6 +289,7 @@ class FitLoop {
   std::int64_t accumulated_ = 0;
   std::int64_t step_before_batch_ = 0;
   std::optional<ResumePoint> resume_;
+  PreemptionHandler* preemption_ = nullptr;  ///< set while the engine runs
 };
 
 }  // namespace kiln::detail
