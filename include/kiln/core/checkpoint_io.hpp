@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/core/checkpoint_io.hpp — atomic checkpoint writes, checked reads, and module state by parameter name.
 #pragma once
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -52,19 +54,39 @@ inline void write_atomically(torch::serialize::OutputArchive& archive, const std
     std::filesystem::remove(tmp, ec);
     throw Error(fmt::format("kiln: cannot write checkpoint {}: {}", path.string(), why));
   };
+  // Bytes go through our own write(2) calls: LibTorch's file writer throws from its destructor
+  // when the disk is full, which ends the process (std::terminate) instead of reporting it.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail(std::strerror(errno));
+  int err = 0;
   try {
-    archive.save_to(tmp.string());
+    archive.save_to([&](const void* data, std::size_t n) -> std::size_t {
+      const char* p = static_cast<const char*>(data);
+      for (std::size_t left = n; left > 0 && err == 0;) {
+        const ::ssize_t w = ::write(fd, p, left);
+        if (w < 0) {
+          if (errno != EINTR) err = errno;
+          continue;
+        }
+        p += w;
+        left -= static_cast<std::size_t>(w);
+      }
+      return n;  // a short count would make LibTorch throw from a destructor; the error is reported below
+    });
   } catch (const std::exception& e) {
+    ::close(fd);
     fail(e.what());
   }
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err != 0) fail(std::strerror(err));
   auto sync = [](const std::filesystem::path& p, int flags) {
-    const int fd = ::open(p.c_str(), flags);
-    if (fd < 0) return false;
-    const bool ok = ::fsync(fd) == 0;
-    ::close(fd);
+    const int dfd = ::open(p.c_str(), flags);
+    if (dfd < 0) return false;
+    const bool ok = ::fsync(dfd) == 0;
+    ::close(dfd);
     return ok;
   };
-  if (!sync(tmp, O_RDONLY)) fail("fsync of " + tmp.string() + " failed");
   std::filesystem::rename(tmp, path, ec);
   if (ec) fail("rename from " + tmp.string() + ": " + ec.message());
   sync(dir, O_RDONLY | O_DIRECTORY);  // the rename itself durable; best effort

@@ -1,15 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/unit/callbacks/model_checkpoint_test.cpp — ModelCheckpoint: which files exist after fit, what they hold, its errors.
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <csignal>
+#include <fstream>
+#include <iterator>
+#include <thread>
 #include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>
 
+#include <kiln/callbacks/lambda_callback.hpp>
 #include <kiln/callbacks/model_checkpoint.hpp>
 #include <kiln/trainer.hpp>
 
@@ -156,4 +167,176 @@ TEST_CASE("ModelCheckpoint names what is wrong: an unlogged monitor, a bad mode 
 
   REQUIRE_THROWS_WITH(kiln::ModelCheckpoint({.mode = "best"}), Contains("mode must be \"min\" or \"max\""));
   REQUIRE_THROWS_WITH(kiln::ModelCheckpoint({.save_top_k = -2}), Contains("save_top_k must be >= -1 (got -2)"));
+}
+
+TEST_CASE("ModelCheckpoint every_n_train_steps, every_n_epochs and train_time_interval", "[callbacks][model_checkpoint]") {
+  const auto root = fs::temp_directory_path() / "kiln_ckpt_every_test";
+  auto train = data(), val = data();
+  SECTION("every 2 optimizer steps (epoch ends off)") {
+    Scripted m({0.5, 0.5, 0.5});
+    Trainer t(config(root, 3), kiln::ModelCheckpoint({.dirpath = root, .filename = "s{step}", .monitor = "train/loss",
+                                                      .save_top_k = -1, .every_n_train_steps = 2}));
+    t.fit(m, train, val);
+    REQUIRE(files_in(root) == std::vector<std::string>{"s2.pt", "s4.pt", "s6.pt", "s8.pt"});
+  }
+  SECTION("every 2nd epoch") {
+    Scripted m({0.5, 0.4, 0.3, 0.2, 0.1});
+    Trainer t(config(root, 5), kiln::ModelCheckpoint({.dirpath = root, .filename = "e{epoch}", .monitor = "val/score",
+                                                      .save_top_k = -1, .every_n_epochs = 2}));
+    t.fit(m, train, val);
+    REQUIRE(files_in(root) == std::vector<std::string>{"e1.pt", "e3.pt"});
+  }
+  SECTION("every 50 ms of training, with batches of 60 ms: after every batch") {
+    Scripted m({0.5});
+    auto slow = kiln::lambda_callback([](const kiln::event::train_batch_end&, auto&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    });
+    kiln::Trainer<Scripted, kiln::Callbacks<decltype(slow), kiln::ModelCheckpoint>, kiln::Loggers<>> t(
+        config(root, 1), slow,
+        kiln::ModelCheckpoint({.dirpath = root, .filename = "s{step}", .monitor = "train/loss", .save_top_k = -1, .train_time_interval = std::chrono::milliseconds(50)}));
+    t.fit(m, train, val);
+    REQUIRE(files_in(root) == std::vector<std::string>{"s1.pt", "s2.pt", "s3.pt"});
+  }
+  REQUIRE_THROWS_WITH(kiln::ModelCheckpoint({.every_n_train_steps = 2, .train_time_interval = std::chrono::seconds(1)}),
+                      Contains("at most one of every_n_train_steps and train_time_interval"));
+  REQUIRE_THROWS_WITH(kiln::ModelCheckpoint({.every_n_epochs = -1}), Contains("every_n_epochs must be >= 0 (got -1)"));
+}
+
+TEST_CASE("ckpt_path \"last\" and \"best\" find a previous process's files in ModelCheckpoint's folder",
+          "[callbacks][model_checkpoint][resume]") {
+  const auto root = fs::temp_directory_path() / "kiln_ckpt_find_test";
+  auto train = data(), val = data();
+  std::vector<torch::Tensor> seen;
+  {
+    Scripted m({0.9, 0.3, 0.5});  // best: epoch 1
+    Trainer t(config(root, 3), kiln::ModelCheckpoint({.dirpath = root / "ckpt", .monitor = "val/score", .save_last = true}));
+    t.fit(m, train, val);
+    seen = t.callback<Snapshots>().weights;
+  }
+  auto resume = [&](const char* which, std::int64_t epochs, bool save_last = true) {
+    Scripted m({0.9, 0.3, 0.5, 0.4});
+    auto cfg = config(root / "second", epochs);
+    Trainer t(cfg, kiln::ModelCheckpoint({.dirpath = root / "ckpt", .monitor = "val/score", .save_last = save_last}));
+    t.fit(m, train, val, {.ckpt_path = which});
+    return std::pair(m.fc->weight.detach().clone(), t.callback<kiln::ModelCheckpoint>().best_model_path());
+  };
+  // "best" is epoch 1's file (the last checkpoint recorded it); resumed after epoch 1 with
+  // max_epochs 2, nothing more is trained.
+  auto [w_best, best_path] = resume("best", 2);
+  REQUIRE(torch::equal(w_best, seen[1]));
+  REQUIRE(best_path == (root / "ckpt" / "epoch=1-step=6.pt").string());
+  // "last" is last.pt (end of epoch 2); one more epoch whose 0.4 does not beat 0.3.
+  auto [w_last, best_after] = resume("last", 4);
+  REQUIRE_FALSE(torch::equal(w_last, seen[2]));
+  REQUIRE(best_after == (root / "ckpt" / "epoch=1-step=6.pt").string());  // the restored top-k
+  REQUIRE(files_in(root / "ckpt") == std::vector<std::string>{"epoch=1-step=6.pt", "last.pt"});
+  // Without last.pt, "last" is the newest checkpoint in the folder.
+  fs::remove(root / "ckpt" / "last.pt");
+  auto [w_newest, unused] = resume("last", 2, false);
+  REQUIRE(torch::equal(w_newest, seen[1]));
+
+  Scripted m({0.5});
+  Trainer empty(config(root / "third", 1), kiln::ModelCheckpoint({.dirpath = root / "nothing_here"}));
+  REQUIRE_THROWS_WITH(empty.fit(m, train, val, {.ckpt_path = "last"}),
+                      Contains("no last checkpoint in " + (root / "nothing_here").string()) && Contains("fixed dirpath"));
+  kiln::Trainer<Scripted, kiln::Loggers<>> none(config(root / "third", 1));
+  REQUIRE_THROWS_WITH(none.fit(m, train, val, {.ckpt_path = "best"}), Contains("needs a ModelCheckpoint listed in Callbacks"));
+}
+
+namespace {
+// A small tmpfs of our own when the process may mount (root in CI), else a plain folder.
+struct SmallDisk {
+  fs::path dir;
+  bool mounted = false;
+  explicit SmallDisk(fs::path d) : dir(std::move(d)) {
+    if (fs::exists(dir)) ::umount2(dir.c_str(), MNT_DETACH);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    // KILN_TEST_NO_MOUNT=1 tries the fallback where mounting is allowed.
+    mounted = !std::getenv("KILN_TEST_NO_MOUNT") && ::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=4m") == 0;
+  }
+  ~SmallDisk() {
+    if (mounted) ::umount2(dir.c_str(), MNT_DETACH);
+  }
+  // Fills the disk (tmpfs), or lowers the process's file size limit (elsewhere) so the next write fails.
+  void fill() {
+    if (mounted) {
+      std::ofstream filler(dir / "filler", std::ios::binary);
+      const std::string block(4096, 'x');
+      while (filler.write(block.data(), block.size())) {
+      }
+    } else {
+      std::signal(SIGXFSZ, SIG_IGN);
+      rlimit r{};
+      getrlimit(RLIMIT_FSIZE, &r);
+      saved = r;
+      r.rlim_cur = 64;
+      setrlimit(RLIMIT_FSIZE, &r);
+    }
+  }
+  void unfill() {
+    if (mounted) fs::remove(dir / "filler");
+    else setrlimit(RLIMIT_FSIZE, &saved);
+  }
+  rlimit saved{};
+};
+
+std::string bytes_of(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+}  // namespace
+
+TEST_CASE("a full or unwritable checkpoint folder is an error naming the file, and earlier checkpoints survive",
+          "[callbacks][model_checkpoint][errors]") {
+  auto train = data(), val = data();
+  SmallDisk disk(fs::temp_directory_path() / "kiln_ckpt_full_test");
+  INFO((disk.mounted ? "on a 4 MiB tmpfs" : "no mount permission: RLIMIT_FSIZE stands in for a full disk"));
+  const auto dir = disk.dir / "ckpt";
+  Scripted m({0.9, 0.5, 0.3});  // every epoch improves: epoch 1 replaces epoch 0's file
+  auto full_at_epoch_1 = kiln::lambda_callback([&](const kiln::event::validation_end&, auto& t) {
+    if (t.state().stage == kiln::Stage::fit && t.state().epoch == 1) disk.fill();
+  });
+  kiln::Trainer<Scripted, kiln::Callbacks<decltype(full_at_epoch_1), kiln::ModelCheckpoint>, kiln::Loggers<>> t(
+      config(disk.dir / "logs", 3), full_at_epoch_1, kiln::ModelCheckpoint({.dirpath = dir, .monitor = "val/score", .save_last = true}));
+  std::string first_best, first_last;
+  try {
+    t.fit(m, train, val);
+    FAIL("fit() went on with a full disk");
+  } catch (const kiln::Error& e) {
+    disk.unfill();
+    const std::string msg = e.what();
+    INFO(msg);
+    REQUIRE_THAT(msg, Contains("cannot write checkpoint " + (dir / "epoch=1-step=6.pt").string()));
+    REQUIRE_THAT(msg, Contains(disk.mounted ? "No space left on device" : "File too large"));
+  }
+  // Epoch 0's files are there and whole; no temporary file is left; the bookkeeping still
+  // points at epoch 0.
+  REQUIRE(files_in(dir) == std::vector<std::string>{"epoch=0-step=3.pt", "last.pt"});
+  REQUIRE(torch::equal(weight_in((dir / "epoch=0-step=3.pt").string()), weight_in((dir / "last.pt").string())));
+  REQUIRE(t.callback<kiln::ModelCheckpoint>().best_model_path() == (dir / "epoch=0-step=3.pt").string());
+
+  SECTION("read-only folder") {
+    const auto before = bytes_of(dir / "last.pt");
+    const bool can = disk.mounted ? ::mount(nullptr, disk.dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0
+                                  : (::geteuid() != 0 && (fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec), true));
+    if (!can) {
+      WARN("skipped: this process can neither remount read-only nor drop write permission (root without mount rights)");
+      return;
+    }
+    Scripted again({0.9, 0.5});
+    kiln::Trainer<Scripted, kiln::Callbacks<kiln::ModelCheckpoint>, kiln::Loggers<>> ro(
+        config(disk.dir / "logs2", 1), kiln::ModelCheckpoint({.dirpath = dir, .save_last = true}));
+    REQUIRE_THROWS_WITH(ro.fit(again, train, val), Contains("cannot write checkpoint " + (dir / "epoch=0-step=3.pt").string()));
+    if (disk.mounted) ::mount(nullptr, disk.dir.c_str(), nullptr, MS_REMOUNT, nullptr);
+    else fs::permissions(dir, fs::perms::owner_all);
+    REQUIRE(bytes_of(dir / "last.pt") == before);
+  }
+  SECTION("a file where the folder should be") {
+    std::ofstream(disk.dir / "blocker") << "x";
+    Scripted again({0.9});
+    kiln::Trainer<Scripted, kiln::Callbacks<kiln::ModelCheckpoint>, kiln::Loggers<>> blocked(
+        config(disk.dir / "logs3", 1), kiln::ModelCheckpoint({.dirpath = disk.dir / "blocker" / "ckpt"}));
+    REQUIRE_THROWS_WITH(blocked.fit(again, train, val), Contains("cannot create checkpoint folder " + (disk.dir / "blocker" / "ckpt").string()));
+  }
 }
