@@ -7,6 +7,8 @@
 // K it trains slowly without saving (--slow-after-step, so a kill lands mid-epoch with unsaved progress) or
 // stops and waits (--pause-after-step). At the end it prints `params_hash=<hex>`: FNV-1a over
 // the bytes of every parameter, so two runs agree only if they are bit-identical.
+// SIGTERM/SIGUSR1 take kiln's default path: D/checkpoints/last.pt, exit status 75
+// (preempt_and_resume.sh).
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -86,7 +88,7 @@ int main(int argc, char** argv) {
     kiln::data::FashionMNIST train({.split = kiln::data::Split::train});
     auto loader = kiln::data::loader(train, {.batch_size = 64, .shuffle = true});
     kiln::Trainer<Net, kiln::Loggers<>, kiln::Precision<kiln::FP16Mixed>, kiln::Callbacks<SaveEvery>> trainer(
-        {.max_epochs = 3, .limit_train_batches = std::int64_t{12}, .enable_progress_bar = false},
+        {.max_epochs = 3, .limit_train_batches = std::int64_t{12}, .default_root_dir = dir, .enable_progress_bar = false},
         kiln::FP16Mixed{.scaler = {.init_scale = 1024, .growth_interval = 5}},
         SaveEvery{.path = dir / "last.ckpt", .slow_after = slow_after, .pause_after = pause_after});
     trainer.fit(m, loader, {.ckpt_path = resume});
