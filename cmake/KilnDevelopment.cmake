@@ -8,6 +8,11 @@ endif()
 if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
   set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)
 endif()
+if(KILN_SANITIZE)
+  # Everything built here, the precompiled header included; LibTorch itself stays uninstrumented.
+  add_compile_options(-fsanitize=${KILN_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all -g)
+  add_link_options(-fsanitize=${KILN_SANITIZE})
+endif()
 option(KILN_DEV_TIME_TRACE "Report compile time per translation unit" OFF)
 
 # One precompiled <torch/torch.h> shared by every heavy translation unit: the header alone takes

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/core/checkpoint_io.hpp — atomic checkpoint writes, checked reads, and module state by parameter name.
 #pragma once
+#include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,6 +19,7 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <kiln/core/error.hpp>
 
@@ -41,6 +47,32 @@ struct LoadReport {
 
 namespace detail {
 
+/// The 20 bytes kiln appends to every checkpoint: "KILNCRC1", the CRC-32 (zlib's) of the bytes
+/// before it, and their count (little-endian). PyTorch builds miniz without its CRC checks and
+/// hands the archive's TorchScript text to a parser that can crash on damaged input; checking
+/// this first means only the exact bytes kiln wrote ever reach LibTorch.
+struct CheckpointTrailer {
+  static constexpr std::size_t size = 20;
+  static constexpr char magic[9] = "KILNCRC1";
+  std::uint32_t crc = static_cast<std::uint32_t>(::crc32(0L, Z_NULL, 0));
+  std::uint64_t length = 0;
+  void add(const void* data, std::size_t n) {
+    for (std::size_t done = 0; done < n;) {  // zlib takes 32-bit lengths
+      const auto chunk = static_cast<uInt>(std::min<std::size_t>(n - done, 1u << 30));
+      crc = static_cast<std::uint32_t>(::crc32(crc, static_cast<const Bytef*>(data) + done, chunk));
+      done += chunk;
+    }
+    length += n;
+  }
+  std::array<char, size> bytes() const {
+    std::array<char, size> out{};
+    std::memcpy(out.data(), magic, 8);
+    for (int i = 0; i < 4; ++i) out[8 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+    for (int i = 0; i < 8; ++i) out[12 + i] = static_cast<char>((length >> (8 * i)) & 0xff);
+    return out;
+  }
+};
+
 /// Writes `archive` to `path` so no reader ever sees a torn file: a temporary file in the same
 /// folder, fsync, rename, fsync of the folder. On any failure the temporary file is removed,
 /// an existing file at `path` is left as it was, and the Error names the file.
@@ -59,24 +91,31 @@ inline void write_atomically(torch::serialize::OutputArchive& archive, const std
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail(std::strerror(errno));
   int err = 0;
+  auto write_all = [&](const void* data, std::size_t n) {
+    const char* p = static_cast<const char*>(data);
+    for (std::size_t left = n; left > 0 && err == 0;) {
+      const ::ssize_t w = ::write(fd, p, left);
+      if (w < 0) {
+        if (errno != EINTR) err = errno;
+        continue;
+      }
+      p += w;
+      left -= static_cast<std::size_t>(w);
+    }
+  };
+  CheckpointTrailer trailer;
   try {
     archive.save_to([&](const void* data, std::size_t n) -> std::size_t {
-      const char* p = static_cast<const char*>(data);
-      for (std::size_t left = n; left > 0 && err == 0;) {
-        const ::ssize_t w = ::write(fd, p, left);
-        if (w < 0) {
-          if (errno != EINTR) err = errno;
-          continue;
-        }
-        p += w;
-        left -= static_cast<std::size_t>(w);
-      }
+      trailer.add(data, n);
+      write_all(data, n);
       return n;  // a short count would make LibTorch throw from a destructor; the error is reported below
     });
   } catch (const std::exception& e) {
     ::close(fd);
     fail(e.what());
   }
+  const auto tail = trailer.bytes();
+  write_all(tail.data(), tail.size());
   if (err == 0 && ::fsync(fd) != 0) err = errno;
   if (::close(fd) != 0 && err == 0) err = errno;
   if (err != 0) fail(std::strerror(err));
@@ -92,17 +131,33 @@ inline void write_atomically(torch::serialize::OutputArchive& archive, const std
   sync(dir, O_RDONLY | O_DIRECTORY);  // the rename itself durable; best effort
 }
 
-/// Opens a checkpoint; a missing, truncated or foreign file is an Error naming it.
+/// Opens a checkpoint; a missing, truncated, damaged or foreign file is an Error naming it,
+/// raised before LibTorch reads any of it (CheckpointTrailer).
 inline void read_archive(torch::serialize::InputArchive& archive, const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw Error(fmt::format("kiln: checkpoint {} does not exist", path.string()));
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw Error(fmt::format("kiln: checkpoint {} cannot be read", path.string()));
+  const auto bad = [&](const std::string& why) {
+    return Error(fmt::format("kiln: checkpoint {} is not a readable checkpoint: {}", path.string(), why));
+  };
+  constexpr auto n = CheckpointTrailer::size;
+  if (bytes.size() < n || bytes.compare(bytes.size() - n, 8, CheckpointTrailer::magic) != 0)
+    throw bad("it does not end with kiln's trailer (truncated, or not written by kiln's save_checkpoint)");
+  CheckpointTrailer expect;
+  expect.add(bytes.data(), bytes.size() - n);
+  const auto want = expect.bytes();
+  if (bytes.compare(bytes.size() - n + 12, 8, want.data() + 12, 8) != 0)
+    throw bad(fmt::format("its trailer records another length than the {} bytes before it (truncated or spliced)", bytes.size() - n));
+  if (bytes.compare(bytes.size() - n + 8, 4, want.data() + 8, 4) != 0)
+    throw bad("its CRC-32 does not match its bytes (the file is damaged)");
   try {
-    archive.load_from(path.string());
+    archive.load_from(bytes.data(), bytes.size() - n);
   } catch (const std::exception& e) {
     std::string why = e.what();
-    throw Error(fmt::format("kiln: checkpoint {} is not a readable checkpoint (truncated or not written by "
-                            "kiln/LibTorch): {}", path.string(), why.substr(0, why.find('\n'))));
+    throw bad(why.substr(0, why.find('\n')));
   }
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -50,14 +51,15 @@ struct ResumePoint {
   }
 };
 
-/// The checkpoint format (version 1), one torch archive:
+/// The checkpoint format (version 2): one torch archive, then kiln's 20-byte trailer
+/// (CheckpointTrailer in checkpoint_io.hpp: a CRC-32 of the archive). The archive holds
 ///   kiln/{format, kiln_version, torch_version}, module/<param or buffer name>,
 ///   optimizers/<i> (LibTorch's optimizer archive + kiln_lrs), schedulers/<i> (LRScheduler::state()),
 ///   precision/ (the loss scaler), progress [epoch, batch, global_step, iteration, pending],
 ///   metrics/{names, values} (callback_metrics), rng/{torch, kiln},
 ///   callbacks/<type name>/ (callbacks with state_dict), hparams/<name>.
 struct TrainerCheckpoint {
-  static constexpr std::int64_t format = 1;
+  static constexpr std::int64_t format = 2;
 
   template <class T, class Module>
   static void save(T& t, Module& m, const std::filesystem::path& path) {
@@ -171,6 +173,17 @@ struct TrainerCheckpoint {
     if (values.numel() != static_cast<std::int64_t>(names.toList().size()))
       throw Error(fmt::format("kiln: checkpoint {}: metrics/names and metrics/values differ in length", path.string()));
     ResumePoint r{.torch_rng = tensor(rng, "torch", "rng/torch"), .kiln_rng = kiln_rng.toStringRef()};
+    {  // both generator states are tried on scratch generators: the real ones are set much later
+      auto scratch = at::make_generator<at::CPUGeneratorImpl>();
+      try {
+        scratch.set_state(r.torch_rng);
+      } catch (const std::exception& e) {
+        throw Error(fmt::format("kiln: checkpoint {}: \"rng/torch\" is not a generator state: {}", path.string(), first_line(e.what())));
+      }
+      std::istringstream in(r.kiln_rng);
+      std::mt19937_64 g;
+      if (!(in >> g)) throw Error(fmt::format("kiln: checkpoint {}: \"rng/kiln\" is not a generator state", path.string()));
+    }
 
     load_module_state(m, module, strict, path);
     for (std::size_t i = 0; i < t.optimizers_.size(); ++i) {

@@ -69,9 +69,16 @@ inline torch::Tensor read_idx(const std::filesystem::path& path, int expected_di
     const std::uint32_t n = (std::uint32_t(b[0]) << 24) | (std::uint32_t(b[1]) << 16) | (std::uint32_t(b[2]) << 8) | b[3];
     if (n == 0) throw fail(fmt::format("dimension {} has size 0", d));
     shape[static_cast<std::size_t>(d)] = n;
+    // Checked before multiplying: the product of eight 32-bit sizes overflows (found by fuzzing).
+    if (count > (std::int64_t(1) << 40) / n) throw fail("sizes describe more than 2^40 values");
     count *= n;
-    if (count > (std::int64_t(1) << 40)) throw fail("sizes describe more than 2^40 values");
   }
+  // Allocate only what the file can hold: its size, or what deflate's best ratio (1032:1) can
+  // expand it to. A header that claims more is a lie, and must not cost that much memory.
+  const auto file_size = static_cast<std::int64_t>(std::filesystem::file_size(path, ec));
+  const std::int64_t can_hold = gzdirect(gz.get()) ? file_size : file_size * 1032;
+  if (!ec && count > can_hold)
+    throw fail(fmt::format("truncated: the header describes {} values, more than the {}-byte file can hold", count, file_size));
 
   auto values = torch::empty(shape, torch::kUInt8);
   read(values.data_ptr<std::uint8_t>(), static_cast<std::size_t>(count), fmt::format("data ({} values)", count));

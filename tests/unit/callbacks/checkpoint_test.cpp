@@ -229,6 +229,19 @@ TEST_CASE("a checkpoint that cannot be used is an error naming the file, and cha
     fs::resize_file(bad, fs::file_size(good) / 2);
     REQUIRE_THROWS_WITH(fit_from(bad), Contains("truncated.ckpt is not a readable checkpoint"));
   }
+  SECTION("one byte changed: the CRC-32 in kiln's trailer catches it before LibTorch reads the file") {
+    const auto bad = scratch("flipped.ckpt");
+    fs::copy_file(good, bad, fs::copy_options::overwrite_existing);
+    std::fstream f(bad, std::ios::binary | std::ios::in | std::ios::out);
+    const auto at = static_cast<std::streamoff>(fs::file_size(bad) / 3);
+    char c = 0;
+    f.seekg(at);
+    f.get(c);
+    f.seekp(at);
+    f.put(static_cast<char>(~c));
+    f.close();
+    REQUIRE_THROWS_WITH(fit_from(bad), Contains("flipped.ckpt is not a readable checkpoint: its CRC-32 does not match"));
+  }
   SECTION("random bytes") {
     const auto bad = scratch("random.ckpt");
     std::ofstream out(bad, std::ios::binary);

@@ -254,6 +254,11 @@ TEST_CASE("read_idx names the file and the problem", "[data][idx]") {
   write_idx(dir / "short.gz", {2, 3, 4}, std::vector<std::uint8_t>(10, 1));
   REQUIRE_THAT(error_of(dir / "short.gz"), Contains("short.gz") && Contains("truncated") && Contains("24 bytes"));
 
+  // Found by fuzzing: sizes whose product overflows, and a header claiming more than the file holds.
+  write_idx(dir / "huge.idx", {4000000000u, 4000000000u, 4000000000u}, std::vector<std::uint8_t>(3, 1), false);
+  REQUIRE_THAT(error_of(dir / "huge.idx"), Contains("huge.idx") && Contains("more than 2^40 values"));
+  write_idx(dir / "liar.idx", {1000, 1000}, std::vector<std::uint8_t>(10, 1), false);
+  REQUIRE_THAT(error_of(dir / "liar.idx"), Contains("the header describes 1000000 values, more than the 22-byte file can hold"));
   write_idx(dir / "long.gz", {2, 3, 4}, std::vector<std::uint8_t>(25, 1));
   REQUIRE_THAT(error_of(dir / "long.gz"), Contains("long.gz") && Contains("bytes after the 24 values"));
 
