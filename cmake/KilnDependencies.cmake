@@ -17,3 +17,15 @@ if(NOT PROJECT_IS_TOP_LEVEL)
     endif()
   endforeach()
 endif()
+
+# c10d's Gloo process group needs gloo's headers (Debian: libgloo-dev); LibTorch's header guards
+# it behind USE_C10D_GLOO. Without them kiln::dist works on one process only.
+include(CheckIncludeFileCXX)
+if(NOT DEFINED KILN_HAS_GLOO)
+  check_include_file_cxx(gloo/rendezvous/store.h KILN_GLOO_HEADERS)
+  if(KILN_GLOO_HEADERS)
+    set(KILN_HAS_GLOO 1 CACHE INTERNAL "")
+  else()
+    set(KILN_HAS_GLOO 0 CACHE INTERNAL "")
+  endif()
+endif()

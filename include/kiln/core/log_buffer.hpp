@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/core/log_buffer.hpp — values logged from steps, accumulated on device until read.
 #pragma once
+#include <concepts>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -31,6 +32,26 @@ struct LogOptions {
   /// step's batch (first dimension of its first tensor), so a short last batch counts for what
   /// it holds and the epoch mean of per-batch means is the mean over samples.
   std::optional<std::int64_t> batch_size;
+};
+
+/// A metric object logged from a step (kiln::metrics), seen through plain function pointers so
+/// core does not depend on metrics/: compute (synced), reset, and the last forward value.
+struct MetricRef {
+  void* obj = nullptr;
+  at::Tensor (*compute)(void*) = nullptr;
+  void (*reset)(void*) = nullptr;
+  at::Tensor (*forward_cache)(void*) = nullptr;
+
+  template <class M>
+  static MetricRef of(M& m) {
+    MetricRef r;
+    r.obj = &m;
+    r.compute = [](void* p) { return at::Tensor(static_cast<M*>(p)->compute()); };
+    r.reset = [](void* p) { static_cast<M*>(p)->reset(); };
+    if constexpr (requires { { m.forward_cache() } -> std::convertible_to<at::Tensor>; })
+      r.forward_cache = [](void* p) { return at::Tensor(static_cast<M*>(p)->forward_cache()); };
+    return r;
+  }
 };
 
 /// Metric name → value, as loggers and callbacks receive them.
@@ -80,6 +101,29 @@ class LogBuffer {
     }
   }
 
+  /// Logs a metric object (Lightning's self.log with a torchmetrics object): on_step logs the
+  /// value of its last forward call (`m(preds, target)`), if any; on_epoch logs compute() at the
+  /// epoch's end, after which the metric is reset.
+  void log_metric(std::string_view name, const MetricRef& m, const LogOptions& opt, Stage stage) {
+    const bool training = stage == Stage::fit;
+    auto it = entries_.find(name);
+    if (it == entries_.end()) {
+      it = entries_.emplace(std::string(name), Entry{}).first;
+      it->second.on_step = opt.on_step.value_or(training);
+      it->second.on_epoch = opt.on_epoch.value_or(!training);
+      it->second.prog_bar = opt.prog_bar;
+    }
+    Entry& e = it->second;
+    e.metric = m;
+    if (e.on_step && m.forward_cache) {
+      if (auto v = m.forward_cache(m.obj); v.defined()) {
+        e.last = v.detach().to(at::kDouble).reshape({});
+        e.step_pending = true;
+      }
+    }
+    if (e.on_epoch) e.weight = 1;
+  }
+
   /// Values logged on_step since the last call (named `<name>_step` when also on_epoch): what
   /// loggers receive every log_every_n_steps.
   MetricMap step_values() {
@@ -105,8 +149,17 @@ class LogBuffer {
     MetricMap out;
     for (auto& [name, e] : entries_) {
       if (!e.on_epoch || e.weight == 0) continue;
-      double v = e.accum.item<double>();
-      if (e.reduce == Reduce::mean) v /= static_cast<double>(e.weight);
+      double v;
+      if (e.metric.obj) {
+        const at::Tensor t = e.metric.compute(e.metric.obj);
+        if (t.numel() != 1)
+          throw Error(fmt::format("kiln: log(\"{}\") needs a metric with one value; it computes {} values "
+                                  "(average none?)", name, t.numel()));
+        v = t.item<double>();
+      } else {
+        v = e.accum.item<double>();
+        if (e.reduce == Reduce::mean) v /= static_cast<double>(e.weight);
+      }
       out.emplace(e.on_step ? name + "_epoch" : name, v);
     }
     return out;
@@ -115,7 +168,10 @@ class LogBuffer {
   /// epoch_values(), then forgets the epoch's accumulation.
   MetricMap take_epoch_values() {
     MetricMap out = epoch_values();
-    for (auto& [name, e] : entries_) e.weight = 0;
+    for (auto& [name, e] : entries_) {
+      e.weight = 0;
+      if (e.metric.obj) e.metric.reset(e.metric.obj);  // a logged metric starts each epoch afresh
+    }
     return out;
   }
 
@@ -150,6 +206,7 @@ class LogBuffer {
     std::int64_t weight = 0;  ///< summed weights of this epoch's values (each >= 1; 0: none yet)
     bool on_step = false, on_epoch = false, prog_bar = false, step_pending = false;
     Reduce reduce = Reduce::mean;
+    MetricRef metric;  ///< set for a metric object
   };
   std::map<std::string, Entry, std::less<>> entries_;
 };

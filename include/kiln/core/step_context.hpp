@@ -34,6 +34,13 @@ class StepContext {
   void log(std::string_view name, const at::Tensor& value, const LogOptions& opt = {}) {
     if (logs_) logs_->log(name, value, opt, stage_, batch_size_);
   }
+  /// Logs a metric object (kiln::metrics): its forward value on step, compute() (synced over
+  /// ranks) at epoch end, then reset(). The metric must outlive the epoch (a module member).
+  template <class M>
+    requires requires(M& m) { { m.compute() } -> std::convertible_to<at::Tensor>; m.reset(); }
+  void log(std::string_view name, M& metric, const LogOptions& opt = {}) {
+    if (logs_) logs_->log_metric(name, MetricRef::of(metric), opt, stage_);
+  }
   void log(std::string_view name, double value, const LogOptions& opt = {}) {
     if (logs_) logs_->log(name, at::scalar_tensor(value, at::kDouble), opt, stage_, batch_size_);
   }

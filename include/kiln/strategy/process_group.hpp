@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/strategy/process_group.hpp — kiln::dist::init_process_group: a c10d group over a TCPStore rendezvous.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include <fmt/core.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if KILN_HAS_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+
+#include <kiln/core/error.hpp>
+#include <kiln/strategy/collectives.hpp>
+#include <kiln/strategy/environment.hpp>
+
+namespace kiln::dist {
+
+/// How to join the other ranks. Unset fields come from the launcher's environment (MASTER_ADDR,
+/// MASTER_PORT; RANK/WORLD_SIZE/LOCAL_RANK or their mpirun/SLURM equivalents).
+struct GroupOptions {
+  std::string backend = "gloo";
+  std::string master_addr;   ///< default: $MASTER_ADDR, else 127.0.0.1
+  int master_port = 0;       ///< default: $MASTER_PORT, else 29500
+  /// How long a collective or the rendezvous waits for the other ranks before it fails.
+  std::chrono::milliseconds timeout = std::chrono::minutes(30);
+};
+
+/// Makes the process group the kiln::dist collectives use; a no-op for a world of one.
+/// Throws kiln::Error naming the rank, the address and what failed.
+inline void init_process_group(const GroupOptions& opt = {}) {
+  if (is_initialized()) throw Error("kiln: dist::init_process_group called twice");
+  const ProcessEnvironment env = process_environment();
+  if (env.world_size == 1) return;
+  const char* addr_env = std::getenv("MASTER_ADDR");
+  const std::string addr = !opt.master_addr.empty() ? opt.master_addr : (addr_env && *addr_env ? addr_env : "127.0.0.1");
+  int port = opt.master_port;
+  if (port == 0) {
+    int p = 29500;
+    kiln::detail::env_int("MASTER_PORT", p);
+    port = p;
+  }
+  if (port < 1 || port > 65535) throw Error(fmt::format("kiln: MASTER_PORT {} is not a TCP port", port));
+  if (opt.backend != "gloo")
+    throw Error(fmt::format("kiln: dist backend \"{}\" is not available in this build (gloo is)", opt.backend));
+#if KILN_HAS_GLOO
+  c10::intrusive_ptr<c10d::Store> store;
+  try {
+    c10d::TCPStoreOptions so;
+    so.port = static_cast<std::uint16_t>(port);
+    so.isServer = env.rank == 0;
+    so.numWorkers = env.world_size;
+    so.timeout = opt.timeout;
+    store = c10::make_intrusive<c10d::TCPStore>(addr, so);
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("kiln: rank {} of {} could not join the rendezvous at {}:{}: {}", env.rank,
+                            env.world_size, addr, port, e.what()));
+  }
+  try {
+    auto go = c10d::ProcessGroupGloo::Options::create();
+    go->timeout = opt.timeout;
+    // As PyTorch: GLOO_SOCKET_IFNAME picks the interface, else the address the hostname resolves to.
+    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    go->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
+                                            : c10d::ProcessGroupGloo::createDefaultDevice());
+    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("kiln/gloo", store);
+    detail::slot().group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, env.rank, env.world_size, go);
+    detail::slot().env = env;
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("kiln: rank {} of {} could not start the gloo process group ({}:{}): {}", env.rank,
+                            env.world_size, addr, port, e.what()));
+  }
+#else
+  throw Error("kiln: this LibTorch build was configured without Gloo (libgloo-dev), so no process group");
+#endif
+}
+
+/// Leaves the group; the collectives are the identity again.
+inline void destroy_process_group() { detail::slot() = {}; }
+
+}  // namespace kiln::dist
