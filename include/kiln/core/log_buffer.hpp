@@ -34,6 +34,9 @@ struct LogOptions {
   std::optional<std::int64_t> batch_size;
 };
 
+/// A metric's states by name (kiln::metrics' state_dict).
+using StateMap = std::map<std::string, at::Tensor>;
+
 /// A metric object logged from a step (kiln::metrics), seen through plain function pointers so
 /// core does not depend on metrics/: compute (synced), reset, and the last forward value.
 struct MetricRef {
@@ -41,6 +44,8 @@ struct MetricRef {
   at::Tensor (*compute)(void*) = nullptr;
   void (*reset)(void*) = nullptr;
   at::Tensor (*forward_cache)(void*) = nullptr;
+  StateMap (*state_dict)(void*) = nullptr;
+  void (*merge_state_dict)(void*, const StateMap&) = nullptr;
 
   template <class M>
   static MetricRef of(M& m) {
@@ -50,6 +55,10 @@ struct MetricRef {
     r.reset = [](void* p) { static_cast<M*>(p)->reset(); };
     if constexpr (requires { { m.forward_cache() } -> std::convertible_to<at::Tensor>; })
       r.forward_cache = [](void* p) { return at::Tensor(static_cast<M*>(p)->forward_cache()); };
+    if constexpr (requires(const StateMap& s) { m.merge_state_dict(s); StateMap(m.state_dict()); }) {
+      r.state_dict = [](void* p) { return StateMap(static_cast<M*>(p)->state_dict()); };
+      r.merge_state_dict = [](void* p, const StateMap& s) { static_cast<M*>(p)->merge_state_dict(s); };
+    }
     return r;
   }
 };
@@ -115,6 +124,14 @@ class LogBuffer {
     }
     Entry& e = it->second;
     e.metric = m;
+    if (auto p = pending_.find(name); p != pending_.end()) {
+      // a resumed fit: fold in the state the checkpoint held (metric states combine as over ranks)
+      if (!m.merge_state_dict)
+        throw Error(fmt::format("kiln: the checkpoint holds the state of metric \"{}\", but the metric logged under "
+                                "that name has no merge_state_dict", name));
+      m.merge_state_dict(m.obj, p->second);
+      pending_.erase(p);
+    }
     if (e.on_step && m.forward_cache) {
       if (auto v = m.forward_cache(m.obj); v.defined()) {
         e.last = v.detach().to(at::kDouble).reshape({});
@@ -200,6 +217,19 @@ class LogBuffer {
 
   void clear() { entries_.clear(); }
 
+  /// The states of the metric objects logged so far (for a checkpoint).
+  std::map<std::string, StateMap> metric_states() const {
+    std::map<std::string, StateMap> out;
+    for (auto& [name, e] : entries_)
+      if (e.metric.obj && e.metric.state_dict) out.emplace(name, e.metric.state_dict(e.metric.obj));
+    return out;
+  }
+  /// States from a checkpoint, folded into each metric when it is next logged under its name.
+  void restore_metric_states(std::map<std::string, StateMap> states) {
+    pending_.clear();
+    for (auto& [name, st] : states) pending_.emplace(name, std::move(st));
+  }
+
  private:
   struct Entry {
     at::Tensor last, accum;
@@ -209,6 +239,7 @@ class LogBuffer {
     MetricRef metric;  ///< set for a metric object
   };
   std::map<std::string, Entry, std::less<>> entries_;
+  std::map<std::string, StateMap, std::less<>> pending_;
 };
 
 }  // namespace kiln

@@ -40,6 +40,7 @@ struct ResumePoint {
   bool epoch_schedulers_pending = false;
   at::Tensor torch_rng;
   std::string kiln_rng;
+  std::map<std::string, StateMap> metric_states;  ///< metric objects logged in training, by logged name
   void restore_rng() const {
     auto gen = at::detail::getDefaultCPUGenerator();
     {
@@ -57,7 +58,8 @@ struct ResumePoint {
 ///   optimizers/<i> (LibTorch's optimizer archive + kiln_lrs), schedulers/<i> (LRScheduler::state()),
 ///   precision/ (the loss scaler), progress [epoch, batch, global_step, iteration, pending],
 ///   metrics/{names, values} (callback_metrics), rng/{torch, kiln},
-///   callbacks/<type name>/ (callbacks with state_dict), hparams/<name>.
+///   callbacks/<type name>/ (callbacks with state_dict), hparams/<name>,
+///   logged_metrics/<logged name>/<state> (metric objects logged in training; optional).
 struct TrainerCheckpoint {
   static constexpr std::int64_t format = 2;
 
@@ -121,6 +123,15 @@ struct TrainerCheckpoint {
       }(), ...);
     }, t.callbacks_);
     root.write("callbacks", callbacks);
+    if (t.live_logs_) {  // metric objects logged in training, mid-epoch
+      OutputArchive logged;
+      for (const auto& [name, states] : t.live_logs_->metric_states()) {
+        OutputArchive one;
+        for (const auto& [k, v] : states) one.write(archive_key(k), v);
+        logged.write(archive_key(name), one);
+      }
+      root.write("logged_metrics", logged);
+    }
     if constexpr (requires { { m.hparams() } -> std::convertible_to<HParams>; }) {
       OutputArchive hp;
       for (const auto& [k, v] : m.hparams()) std::visit([&](const auto& x) { hp.write(k, c10::IValue(x)); }, v);
@@ -230,6 +241,15 @@ struct TrainerCheckpoint {
     t.callback_metrics_.clear();
     for (std::size_t i = 0; i < list.size(); ++i)
       t.callback_metrics_[list.get(i).toStringRef()] = vals.data_ptr<double>()[i];
+    if (InputArchive logged; root.try_read("logged_metrics", logged)) {
+      for (const auto& name : logged.keys()) {
+        InputArchive one;
+        logged.read(name, one);
+        StateMap states;
+        for (const auto& k : one.keys()) states[plain_key(k)] = tensor(one, k, "logged_metrics/" + name + "/" + k);
+        r.metric_states[plain_key(name)] = std::move(states);
+      }
+    }
     std::apply([&](auto&... c) {
       ([&] {
         if constexpr (requires(InputArchive& a) { c.load_state_dict(a); }) {
@@ -242,6 +262,25 @@ struct TrainerCheckpoint {
   }
 
  private:
+  /// Archive keys name submodules and attributes, where '.' and '/' do not survive: escaped as %2E, %2F.
+  static std::string archive_key(const std::string& k) {
+    std::string out;
+    for (char c : k) out += c == '%' ? std::string("%25") : c == '.' ? std::string("%2E") : c == '/' ? std::string("%2F") : std::string(1, c);
+    return out;
+  }
+  static std::string plain_key(const std::string& k) {
+    std::string out;
+    for (std::size_t i = 0; i < k.size(); ++i) {
+      if (k[i] == '%' && i + 2 < k.size()) {
+        const auto code = k.substr(i + 1, 2);
+        out += code == "25" ? '%' : code == "2E" ? '.' : code == "2F" ? '/' : '?';
+        i += 2;
+      } else {
+        out += k[i];
+      }
+    }
+    return out;
+  }
   static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 };
 

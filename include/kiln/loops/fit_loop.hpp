@@ -73,6 +73,7 @@ class FitLoop {
     std::int64_t skip = 0;
     if (t_.resume_) {  // fit(..., {.ckpt_path}) restored the rest; this part needs the loop
       resume_ = std::exchange(t_.resume_, std::nullopt);
+      logs_.restore_metric_states(std::move(resume_->metric_states));
       skip = resume_->skip;
       if (automatic && resume_->epoch_schedulers_pending)
         for (auto& o : t_.optimizers_) step_scheduler(o, Interval::epoch, s_.epoch, metrics());

@@ -93,6 +93,16 @@ class Composed {
         if (k.starts_with(prefix)) mine.emplace(k.substr(prefix.size()), v);
       m.load_state_dict(mine);
     });
+  }  /// Folds saved states into the current ones (a resumed epoch).
+  void merge_state_dict(const std::map<std::string, at::Tensor>& in) {
+    std::size_t i = 0;
+    each_distinct([&](auto& m) {
+      std::map<std::string, at::Tensor> mine;
+      const auto prefix = fmt::format("{}.", i++);
+      for (auto& [k, v] : in)
+        if (k.starts_with(prefix)) mine.emplace(k.substr(prefix.size()), v);
+      m.merge_state_dict(mine);
+    });
   }
 
   Node& node() { return node_; }

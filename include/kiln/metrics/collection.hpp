@@ -58,6 +58,14 @@ class MetricCollection {
         if (k.starts_with(n.name + ".")) mine.emplace(k.substr(n.name.size() + 1), v);
       n.metric.load_state_dict(mine);
     });
+  }  /// Folds saved states into the current ones (a resumed epoch).
+  void merge_state_dict(const std::map<std::string, at::Tensor>& in) {
+    each([&](auto& n) {
+      std::map<std::string, at::Tensor> mine;
+      for (auto& [k, v] : in)
+        if (k.starts_with(n.name + ".")) mine.emplace(k.substr(n.name.size() + 1), v);
+      n.metric.merge_state_dict(mine);
+    });
   }
 
   /// Logs every metric object as "<prefix><name>" (StepContext::log with a metric).

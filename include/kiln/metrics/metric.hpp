@@ -121,6 +121,16 @@ class MetricBase {
     return out;
   }
 
+  /// Folds states written by state_dict() into the current ones, as sync() combines ranks (a
+  /// resumed epoch: what the checkpoint held plus what was fed since).
+  void merge_state_dict(const std::map<std::string, at::Tensor>& in) {
+    auto mine = states_;
+    load_state_dict(in);
+    auto saved = std::exchange(states_, std::move(mine));
+    merge(saved);
+    computed_ = at::Tensor();
+  }
+
   /// Restores states written by state_dict(). A missing state or a shape that does not fit is a
   /// kiln::Error naming it.
   void load_state_dict(const std::map<std::string, at::Tensor>& in) {
