@@ -6,7 +6,6 @@
 #include <kiln/data.hpp>
 #include <kiln/loggers.hpp>
 #include <kiln/loops.hpp>
-#include <kiln/metrics.hpp>
 #include <kiln/strategy.hpp>
 #include <kiln/precision.hpp>
 #include <kiln/util.hpp>

@@ -4,5 +4,3 @@
 #include <kiln/strategy/environment.hpp>
 #include <kiln/strategy/single_device.hpp>
 #include <kiln/strategy/strategy.hpp>
-#include <kiln/strategy/collectives.hpp>
-#include <kiln/strategy/process_group.hpp>

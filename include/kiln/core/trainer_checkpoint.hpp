@@ -20,6 +20,7 @@
 #include <kiln/core/checkpoint_io.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/hparams.hpp>
+#include <kiln/core/log_buffer.hpp>
 #include <kiln/core/version.hpp>
 #include <kiln/util/seed.hpp>
 
