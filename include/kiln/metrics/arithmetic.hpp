@@ -86,23 +86,12 @@ class Composed {
   }
   void load_state_dict(const std::map<std::string, at::Tensor>& in) {
     std::size_t i = 0;
-    each_distinct([&](auto& m) {
-      std::map<std::string, at::Tensor> mine;
-      const auto prefix = fmt::format("{}.", i++);
-      for (auto& [k, v] : in)
-        if (k.starts_with(prefix)) mine.emplace(k.substr(prefix.size()), v);
-      m.load_state_dict(mine);
-    });
-  }  /// Folds saved states into the current ones (a resumed epoch).
+    each_distinct([&](auto& m) { m.load_state_dict(detail::under(in, fmt::format("{}.", i++))); });
+  }
+  /// Folds saved states into the current ones (a resumed epoch).
   void merge_state_dict(const std::map<std::string, at::Tensor>& in) {
     std::size_t i = 0;
-    each_distinct([&](auto& m) {
-      std::map<std::string, at::Tensor> mine;
-      const auto prefix = fmt::format("{}.", i++);
-      for (auto& [k, v] : in)
-        if (k.starts_with(prefix)) mine.emplace(k.substr(prefix.size()), v);
-      m.merge_state_dict(mine);
-    });
+    each_distinct([&](auto& m) { m.merge_state_dict(detail::under(in, fmt::format("{}.", i++))); });
   }
 
   Node& node() { return node_; }

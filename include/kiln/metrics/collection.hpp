@@ -52,20 +52,11 @@ class MetricCollection {
     return out;
   }
   void load_state_dict(const std::map<std::string, at::Tensor>& in) {
-    each([&](auto& n) {
-      std::map<std::string, at::Tensor> mine;
-      for (auto& [k, v] : in)
-        if (k.starts_with(n.name + ".")) mine.emplace(k.substr(n.name.size() + 1), v);
-      n.metric.load_state_dict(mine);
-    });
-  }  /// Folds saved states into the current ones (a resumed epoch).
+    each([&](auto& n) { n.metric.load_state_dict(detail::under(in, n.name + ".")); });
+  }
+  /// Folds saved states into the current ones (a resumed epoch).
   void merge_state_dict(const std::map<std::string, at::Tensor>& in) {
-    each([&](auto& n) {
-      std::map<std::string, at::Tensor> mine;
-      for (auto& [k, v] : in)
-        if (k.starts_with(n.name + ".")) mine.emplace(k.substr(n.name.size() + 1), v);
-      n.metric.merge_state_dict(mine);
-    });
+    each([&](auto& n) { n.metric.merge_state_dict(detail::under(in, n.name + ".")); });
   }
 
   /// Logs every metric object as "<prefix><name>" (StepContext::log with a metric).

@@ -237,6 +237,14 @@ class MetricBase {
 };
 
 namespace detail {
+/// The states of `in` whose names start with `prefix`, without it (a part of a composite's state_dict).
+inline std::map<std::string, at::Tensor> under(const std::map<std::string, at::Tensor>& in, const std::string& prefix) {
+  std::map<std::string, at::Tensor> out;
+  for (auto& [k, v] : in)
+    if (k.starts_with(prefix)) out.emplace(k.substr(prefix.size()), v);
+  return out;
+}
+
 /// One value for logging: a 0-dim double, else a kiln::Error naming the metric.
 inline double scalar_of(const at::Tensor& t, std::string_view what) {
   if (t.numel() != 1)
