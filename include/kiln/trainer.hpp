@@ -102,8 +102,10 @@ class Trainer {
       : config_(std::move(config)),
         callbacks_(make_handlers<callbacks_type>(std::forward<Handlers>(handlers)...)),
         loggers_(make_handlers<loggers_type>(std::forward<Handlers>(handlers)...)),
-        precision_(make_precision(handlers...)) {
-    static_assert(((is_listed<std::remove_cvref_t<Handlers>> || std::is_same_v<std::remove_cvref_t<Handlers>, precision_tag>) && ...),
+        strategy_(make_policy<StrategyImpl<strategy_tag>, strategy_tag>(handlers...)),
+        precision_(make_policy<PrecisionImpl<precision_tag>, precision_tag>(handlers...)) {
+    static_assert(((is_listed<std::remove_cvref_t<Handlers>> || std::is_same_v<std::remove_cvref_t<Handlers>, precision_tag> ||
+                    std::is_same_v<std::remove_cvref_t<Handlers>, strategy_tag>) && ...),
                   KILN_ERR_INSTANCE_NOT_LISTED);
     static_assert(detail::all_unique<std::remove_cvref_t<Handlers>...>, KILN_ERR_INSTANCE_TWICE);
     kiln::validate(config_);
@@ -360,6 +362,8 @@ class Trainer {
 
   /// The StepContext wiring for steps of `stage`.
   StepContext::Wiring wiring(State& s, Stage stage, LogBuffer& logs) {
+    if constexpr (requires(at::Tensor& x) { StrategyImpl<strategy_tag>::reduce_for_logs(x, Reduce::sum); })
+      logs.set_rank_reducer(&StrategyImpl<strategy_tag>::reduce_for_logs);  // log(..., {.sync_dist = true})
     return {.state = &s,
             .stage = stage,
             .logs = &logs,
@@ -428,13 +432,14 @@ class Trainer {
     }
   }
 
-  /// The precision built from a configured tag among the constructor's arguments, else default.
-  template <class... Args>
-  static PrecisionImpl<precision_tag> make_precision(const Args&... args) {
-    if constexpr ((std::is_same_v<std::remove_cvref_t<Args>, precision_tag> || ...))
-      return PrecisionImpl<precision_tag>(pick<precision_tag>(args...));
+  /// The precision or strategy built from a configured tag among the constructor's arguments
+  /// (`kiln::FP16Mixed{...}`, `kiln::DDP{...}`), else default-constructed.
+  template <class Impl, class Tag, class... Args>
+  static Impl make_policy(const Args&... args) {
+    if constexpr ((std::is_same_v<std::remove_cvref_t<Args>, Tag> || ...))
+      return Impl(pick<Tag>(args...));
     else
-      return PrecisionImpl<precision_tag>();
+      return Impl();
   }
 
   /// Runs f as one entry point call; emits event::exception and saves the loggers before an

@@ -86,6 +86,7 @@ class LogBuffer {
       e.on_epoch = opt.on_epoch.value_or(!training);
       e.prog_bar = opt.prog_bar;
       e.reduce = opt.reduce;
+      e.sync_dist = opt.sync_dist;
     }
     at::Tensor v = value.detach().reshape({});
     if (e.on_step) {
@@ -173,6 +174,19 @@ class LogBuffer {
           throw Error(fmt::format("kiln: log(\"{}\") needs a metric with one value; it computes {} values "
                                   "(average none?)", name, t.numel()));
         v = t.item<double>();
+      } else if (e.sync_dist && reducer_) {
+        // over all ranks: a mean weighs each rank's values by their batch sizes, so every sample
+        // counts once however unevenly the last batches fall
+        auto both = at::stack({e.accum.to(at::kDouble).reshape({}), at::scalar_tensor(static_cast<double>(e.weight), at::kDouble)});
+        if (e.reduce == Reduce::mean || e.reduce == Reduce::sum) {
+          reducer_(both, Reduce::sum);
+        } else {
+          auto only = both.narrow(0, 0, 1).clone();
+          reducer_(only, e.reduce);
+          both[0] = only[0];
+        }
+        v = both[0].item<double>();
+        if (e.reduce == Reduce::mean) v /= both[1].item<double>();
       } else {
         v = e.accum.item<double>();
         if (e.reduce == Reduce::mean) v /= static_cast<double>(e.weight);
@@ -217,6 +231,10 @@ class LogBuffer {
 
   void clear() { entries_.clear(); }
 
+  /// Combines a tensor over the ranks in place (sum, max or min); set by a distributed strategy.
+  using RankReducer = void (*)(at::Tensor&, Reduce);
+  void set_rank_reducer(RankReducer r) { reducer_ = r; }
+
   /// The states of the metric objects logged so far (for a checkpoint).
   std::map<std::string, StateMap> metric_states() const {
     std::map<std::string, StateMap> out;
@@ -234,12 +252,13 @@ class LogBuffer {
   struct Entry {
     at::Tensor last, accum;
     std::int64_t weight = 0;  ///< summed weights of this epoch's values (each >= 1; 0: none yet)
-    bool on_step = false, on_epoch = false, prog_bar = false, step_pending = false;
+    bool on_step = false, on_epoch = false, prog_bar = false, step_pending = false, sync_dist = false;
     Reduce reduce = Reduce::mean;
     MetricRef metric;  ///< set for a metric object
   };
   std::map<std::string, Entry, std::less<>> entries_;
   std::map<std::string, StateMap, std::less<>> pending_;
+  RankReducer reducer_ = nullptr;
 };
 
 }  // namespace kiln

@@ -87,7 +87,8 @@ class Loader {
   using Torch = torch::data::StatelessDataLoader<Batched, ShardedSampler>;
 
  public:
-  Loader(Dataset dataset, LoaderOptions options) : options_(std::move(options)) {
+  Loader(Dataset dataset, LoaderOptions options)
+      : options_(std::move(options)), explicit_ranks_(options_.rank.has_value() || options_.world_size.has_value()) {
     const auto size = dataset.size();
     if (!size) throw Error("kiln: data::loader needs a dataset that knows its size");
     if (options_.batch_size == 0) throw Error("kiln: data::loader batch_size must be at least 1");
@@ -112,6 +113,17 @@ class Loader {
   auto begin() { return loader_->begin(); }
   auto end() { return loader_->end(); }
 
+  /// The loops call this with the strategy's rank and world size: a loader made before kiln's own
+  /// launcher started the ranks (config.devices) takes its shard from the next epoch on. Rank
+  /// and world size given in the options are kept.
+  void use_ranks(int rank, int world_size) {
+    if (explicit_ranks_ || (rank == state_->options.rank && world_size == state_->options.world_size)) return;
+    state_->options.rank = rank;
+    state_->options.world_size = world_size;
+    options_.rank = rank;
+    options_.world_size = world_size;
+  }
+
   /// Batches per epoch on this rank.
   std::size_t size() const {
     const std::size_t n = state_->shard_size(), b = options_.batch_size;
@@ -132,6 +144,7 @@ class Loader {
   }
 
   LoaderOptions options_;
+  bool explicit_ranks_;
   std::shared_ptr<SamplerState> state_;
   std::unique_ptr<Torch> loader_;
 };

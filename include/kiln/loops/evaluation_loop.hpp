@@ -67,6 +67,8 @@ class EvaluationLoop {
   MetricMap run(Data& data, const BatchLimit& limit, std::string_view option,
                 std::int64_t max_batches, Step step) {
     auto&& range = as_range(data);
+    // a loader made before kiln's own launcher started the ranks takes its shard now
+    if constexpr (requires { range.use_ranks(0, 1); }) range.use_ranks(t_.strategy().rank(), t_.strategy().world_size());
     std::int64_t n = limit.resolve(size_of(range), option);
     if (max_batches >= 0) n = n < 0 ? max_batches : std::min(n, max_batches);
     if (n == 0) return {};

@@ -46,6 +46,8 @@ class FitLoop {
                               t_.optimizers_.size()));
     if (automatic) params_ = optimizer_params(*t_.optimizers_[0].optimizer);
     auto&& range = as_range(data);
+    // a loader made before kiln's own launcher started the ranks takes its shard now
+    if constexpr (requires { range.use_ranks(0, 1); }) range.use_ranks(t_.strategy().rank(), t_.strategy().world_size());
     const auto size = size_of(range);
     const std::int64_t limit = cfg_.limit_train_batches.resolve(size, "limit_train_batches");
     if (size) epoch_length_ = limit;  // exact only for sized data; else the limit is a maximum
@@ -122,6 +124,9 @@ class FitLoop {
                                   s_.epoch, s_.batch_idx));
         const at::Tensor scaled = cfg_.accumulate_grad_batches > 1 ? loss / double(cfg_.accumulate_grad_batches) : loss;
         t_.emit(event::before_backward{scaled}, &m_, &ctx_);
+        // DDP: all-reduce during this backward only when an optimizer step follows it
+        if constexpr (requires { t_.strategy().before_backward(true); })
+          t_.strategy().before_backward(accumulated_ + 1 == cfg_.accumulate_grad_batches || is_last_batch());
         t_.precision().backward(scaled);
         t_.emit(event::after_backward{}, &m_, &ctx_);
         if (++accumulated_ == cfg_.accumulate_grad_batches || is_last_batch()) optimizer_step();
@@ -160,6 +165,7 @@ class FitLoop {
     if (s_.global_step != step_before_batch_ && s_.global_step % cfg_.log_every_n_steps == 0)
       t_.publish(logs_.step_values(), logs_);
     if (val_every_ > 0 && epoch_validates() && (s_.batch_idx + 1) % val_every_ == 0) validate();
+    agree_on_stops();
     check_max_steps();
     if (accumulated_ == 0) stop_with_checkpoint_if_asked();  // between optimizer steps only
   }
@@ -180,6 +186,7 @@ class FitLoop {
     t_.refresh_metrics(logs_.epoch_values(), logs_);
     t_.epoch_end_reached_ = true;
     t_.emit(event::train_epoch_end{}, &m_, &ctx_);
+    agree_on_stops();
     auto values = logs_.step_values();
     values.merge(logs_.take_epoch_values());
     t_.publish(values, logs_);
@@ -194,6 +201,21 @@ class FitLoop {
 
   auto metrics() {
     return [this]() -> const MetricMap& { return t_.callback_metrics(); };
+  }
+
+  /// DDP: every rank takes the stop decisions any rank took (EarlyStopping, Timer, a callback's
+  /// stop, a preemption signal delivered to one rank), so all stop after the same step.
+  void agree_on_stops() {
+    if constexpr (requires(at::Tensor x) { t_.strategy().all_reduce_max(x); }) {
+      if (t_.strategy().world_size() == 1) return;
+      const int sig = preemption_ ? preemption_->pending() : 0;
+      auto f = at::tensor({s_.should_stop ? 1.0 : 0.0, t_.stop_request_ ? 1.0 : 0.0, static_cast<double>(sig)}, at::kDouble);
+      t_.strategy().all_reduce_max(f);
+      const auto* v = f.template data_ptr<double>();
+      if (v[0] > 0 && !s_.should_stop) s_.request_stop("another rank stopped the fit");
+      if (v[1] > 0 && !t_.stop_request_) t_.stop_request_ = std::string("another rank asked to stop with a checkpoint");
+      if (v[2] > 0 && !sig && preemption_) preemption_->adopt(static_cast<int>(v[2]));
+    }
   }
 
   void check_max_steps() {
@@ -264,6 +286,8 @@ class FitLoop {
 
   void optimizer_step() {
     auto& o = t_.optimizers_[0];
+    // DDP: average the gradients over the ranks once per optimizer step (not per accumulated batch)
+    if constexpr (requires { t_.strategy().reduce_gradients(params_); }) t_.strategy().reduce_gradients(params_);
     t_.emit(event::before_optimizer_step{0}, &m_, &ctx_);
     t_.precision().unscale(*o.optimizer);
     clip_gradients(params_, cfg_);

@@ -2,6 +2,9 @@
 // kiln/strategy/collectives.hpp — kiln::dist: rank, world size and collectives for user code (Ignite's idist).
 #pragma once
 #include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -25,7 +28,9 @@ enum class ReduceOp { sum, mean, min, max, product };
 namespace detail {
 struct GroupSlot {
   c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<c10d::Store> store;  ///< the rendezvous store (for the roll call below)
   ProcessEnvironment env;
+  int failures = 0;
 };
 inline GroupSlot& slot() {
   static GroupSlot s;
@@ -42,13 +47,37 @@ inline c10d::ReduceOp to_c10d(ReduceOp op) {
   }
 }
 
-/// Waits for `work`; a failed collective (a lost rank, a timeout) becomes a kiln::Error naming it.
+/// After a failed collective: every rank that is still there signs in the store; the ranks
+/// that have not signed after a pause are named as lost. If the store (hosted by rank 0) cannot
+/// be reached, rank 0 is the one lost.
+inline std::string roll_call() {
+  auto& s = slot();
+  if (!s.store) return {};
+  try {
+    const std::string prefix = fmt::format("kiln/roll_call/{}/", ++s.failures);
+    s.store->set(prefix + std::to_string(s.env.rank), std::vector<std::uint8_t>{1});
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    std::vector<int> lost;
+    for (int r = 0; r < s.env.world_size; ++r)
+      if (!s.store->check({prefix + std::to_string(r)})) lost.push_back(r);
+    if (lost.empty()) return {};
+    return fmt::format(". Lost: rank{} {} (no answer to a roll call within 2 s)", lost.size() > 1 ? "s" : "",
+                       fmt::join(lost, ", "));
+  } catch (const std::exception&) {
+    return ". Lost: rank 0 (its rendezvous store cannot be reached)";
+  }
+}
+
+/// Waits for `work`; a failed collective (a lost rank, a timeout) becomes a kiln::Error that
+/// names the lost ranks.
 inline void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
   try {
     work->wait();
   } catch (const std::exception& e) {
-    throw Error(fmt::format("kiln: {} failed on rank {} of {}: {}", what, slot().env.rank,
-                            slot().env.world_size, e.what()));
+    std::string why = e.what();
+    why = why.substr(0, why.find('\n'));
+    throw Error(fmt::format("kiln: {} failed on rank {} of {}: {}{}", what, slot().env.rank, slot().env.world_size,
+                            why, roll_call()));
   }
 }
 }  // namespace detail

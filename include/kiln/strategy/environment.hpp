@@ -49,4 +49,17 @@ inline ProcessEnvironment process_environment() {
   return {};
 }
 
+/// The first host of a SLURM node list ("node[07-09,12],gpu3" -> "node07"): where rank 0 runs,
+/// so the rendezvous address under SLURM when MASTER_ADDR is not set.
+inline std::string slurm_first_node(const std::string& list) {
+  const auto comma = list.find(',');
+  const auto bracket = list.find('[');
+  if (bracket == std::string::npos || (comma != std::string::npos && comma < bracket)) return list.substr(0, comma);
+  const auto close = list.find(']', bracket);
+  if (close == std::string::npos) throw Error(fmt::format("kiln: SLURM node list {:?} has an unclosed '['", list));
+  const auto inner = list.substr(bracket + 1, close - bracket - 1);
+  const auto first = inner.substr(0, inner.find_first_of(",-"));
+  return list.substr(0, bracket) + first;
+}
+
 }  // namespace kiln

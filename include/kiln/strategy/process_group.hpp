@@ -36,12 +36,22 @@ inline void init_process_group(const GroupOptions& opt = {}) {
   const ProcessEnvironment env = process_environment();
   if (env.world_size == 1) return;
   const char* addr_env = std::getenv("MASTER_ADDR");
-  const std::string addr = !opt.master_addr.empty() ? opt.master_addr : (addr_env && *addr_env ? addr_env : "127.0.0.1");
+  std::string addr = !opt.master_addr.empty() ? opt.master_addr : (addr_env && *addr_env ? addr_env : "127.0.0.1");
   int port = opt.master_port;
   if (port == 0) {
     int p = 29500;
     kiln::detail::env_int("MASTER_PORT", p);
     port = p;
+  }
+  // Under SLURM without MASTER_ADDR/MASTER_PORT (as Lightning): the job's first node, and a port
+  // derived from the job id so that jobs sharing a node do not collide.
+  if (std::string(env.launcher) == "slurm") {
+    const char* nodes = std::getenv("SLURM_JOB_NODELIST");
+    if (!nodes) nodes = std::getenv("SLURM_NODELIST");
+    if (opt.master_addr.empty() && !(addr_env && *addr_env) && nodes && *nodes) addr = slurm_first_node(nodes);
+    int job = -1;
+    if (opt.master_port == 0 && !std::getenv("MASTER_PORT") && kiln::detail::env_int("SLURM_JOB_ID", job))
+      port = 10000 + job % 10000;
   }
   if (port < 1 || port > 65535) throw Error(fmt::format("kiln: MASTER_PORT {} is not a TCP port", port));
   if (opt.backend != "gloo")
@@ -51,13 +61,33 @@ inline void init_process_group(const GroupOptions& opt = {}) {
   try {
     c10d::TCPStoreOptions so;
     so.port = static_cast<std::uint16_t>(port);
-    so.isServer = env.rank == 0;
+    // torchrun's agent already serves the store at MASTER_ADDR:MASTER_PORT; rank 0 joins it then.
+    const char* agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+    so.isServer = env.rank == 0 && !(agent_store && std::string(agent_store) == "True");
     so.numWorkers = env.world_size;
     so.timeout = opt.timeout;
     store = c10::make_intrusive<c10d::TCPStore>(addr, so);
   } catch (const std::exception& e) {
     throw Error(fmt::format("kiln: rank {} of {} could not join the rendezvous at {}:{}: {}", env.rank,
                             env.world_size, addr, port, e.what()));
+  }
+  // Every rank must agree on the world size: each posts its own and compares with the others'.
+  try {
+    store->set(fmt::format("kiln/world_size/{}", env.rank), std::vector<std::uint8_t>{static_cast<std::uint8_t>(env.world_size & 0xff),
+                                                                                    static_cast<std::uint8_t>(env.world_size >> 8)});
+    for (int r = 0; r < env.world_size; ++r) {
+      if (r == env.rank) continue;
+      const auto v = store->get(fmt::format("kiln/world_size/{}", r));
+      const int theirs = v.size() == 2 ? v[0] | (v[1] << 8) : -1;
+      if (theirs != env.world_size)
+        throw Error(fmt::format("kiln: rank {} has WORLD_SIZE={}, but rank {} has WORLD_SIZE={}", env.rank, env.world_size, r,
+                                theirs));
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("kiln: rank {} of {}: the other ranks did not all join the rendezvous at {}:{} within the "
+                            "timeout: {}", env.rank, env.world_size, addr, port, std::string(e.what()).substr(0, 200)));
   }
   try {
     auto go = c10d::ProcessGroupGloo::Options::create();
@@ -69,6 +99,7 @@ inline void init_process_group(const GroupOptions& opt = {}) {
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>("kiln/gloo", store);
     detail::slot().group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, env.rank, env.world_size, go);
     detail::slot().env = env;
+    detail::slot().store = store;
   } catch (const std::exception& e) {
     throw Error(fmt::format("kiln: rank {} of {} could not start the gloo process group ({}:{}): {}", env.rank,
                             env.world_size, addr, port, e.what()));

@@ -47,6 +47,10 @@ class PreemptionHandler {
   }
   /// The signal to act on now (0: none).
   int pending() const { return enabled_ ? preemption_signal : 0; }
+  /// Another rank got `sig` (DDP): act on it here too, so all ranks stop at the same step.
+  void adopt(int sig) {
+    if (enabled_ && preemption_signal == 0) preemption_signal = sig;
+  }
   /// fit() acted on the signal: it is not raised again.
   void handled() { handled_ = true; }
 

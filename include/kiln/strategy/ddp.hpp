@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/strategy/ddp.hpp — DDP: data-parallel training over a c10d process group (one process per device).
+#pragma once
+#include <chrono>
+#include <cstdlib>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/ranges.h>
+#include <torch/cuda.h>
+#include <torch/nn/module.h>
+
+#include <kiln/core/config.hpp>
+#include <kiln/core/error.hpp>
+#include <kiln/core/log_buffer.hpp>
+#include <kiln/strategy/collectives.hpp>
+#include <kiln/strategy/detail/channels_last.hpp>
+#include <kiln/strategy/detail/grad_buckets.hpp>
+#include <kiln/strategy/environment.hpp>
+#include <kiln/strategy/launcher.hpp>
+#include <kiln/strategy/process_group.hpp>
+#include <kiln/strategy/strategy.hpp>
+
+namespace kiln {
+
+/// Strategy tag and options: every process trains a replica on its shard of the data; gradients
+/// are averaged over the ranks before each optimizer step, so the replicas stay identical.
+/// Rank, world size and rendezvous come from the launcher's environment (process_environment():
+/// torchrun, mpirun, SLURM); with none, `config.devices = N` starts N ranks on this host itself.
+struct DDP {
+  /// How long a collective waits for the other ranks before failing with a kiln::Error.
+  std::chrono::milliseconds timeout = std::chrono::minutes(30);
+  /// Parameters may get no gradient on some ranks in a step (branches, frozen parts): one extra
+  /// small all_reduce per step agrees which gradients exist. Off: every parameter that needs a
+  /// gradient must get one on every rank, else a kiln::Error names it.
+  bool find_unused_parameters = false;
+  /// Gradients are averaged in buckets of about this many MiB (one all_reduce each).
+  std::size_t bucket_cap_mb = 25;
+  /// Start a bucket's all_reduce as soon as backward has filled it, overlapping communication
+  /// with the rest of backward; off: all buckets after backward.
+  bool overlap = true;
+};
+
+template <>
+class StrategyImpl<DDP> {
+ public:
+  StrategyImpl() = default;
+  explicit StrategyImpl(DDP o) : opt_(o) {}
+
+  void setup(const TrainerConfig& config) {
+    env_ = process_environment();
+    if (env_.world_size == 1 && config.devices > 1 && !std::getenv("KILN_LAUNCHED")) {
+      detail::launch_local_ranks(static_cast<int>(config.devices));  // kiln's own launcher: this process is rank 0
+      env_ = process_environment();
+    }
+    if (!dist::is_initialized() && env_.world_size > 1) dist::init_process_group({.timeout = opt_.timeout});
+    const bool cuda = torch::cuda::is_available();
+    if (config.accelerator == "cuda" && !cuda)
+      throw Error("kiln: TrainerConfig.accelerator is \"cuda\" but no CUDA device is available");
+    if (config.accelerator == "cuda" || (config.accelerator == "auto" && cuda))
+      throw Error("kiln: Strategy<DDP> on CUDA needs the NCCL process group, which this build lacks; use accelerator = \"cpu\"");
+    device_ = torch::Device(torch::kCPU);
+    channels_last_ = config.cpu_channels_last;
+  }
+  torch::Device device() const { return device_; }
+
+  /// Moves the module to the device and gives every rank rank 0's parameters and buffers.
+  void setup_module(torch::nn::Module& m) {
+    if (!device_.is_cpu()) m.to(device_);
+    else if (channels_last_) detail::conv2d_weights_channels_last(m);  // as SingleDevice
+    if (world_size() == 1) return;
+    torch::NoGradGuard no_grad;
+    std::vector<at::Tensor> all;
+    for (auto& p : m.parameters()) all.push_back(p);
+    for (auto& b : m.buffers()) all.push_back(b);
+    check_same_shapes(m);
+    std::vector<at::Tensor> params;
+    std::vector<std::string> names;
+    for (auto& item : m.named_parameters()) {
+      params.push_back(item.value());
+      names.push_back(item.key());
+    }
+    buckets_ = detail::GradBuckets::make(std::move(params), std::move(names), opt_.bucket_cap_mb << 20, opt_.overlap);
+    for_buckets(all, [](std::vector<at::Tensor>& bucket) {
+      auto flat = at::cat(flatten(bucket));
+      dist::broadcast(flat, 0);
+      unflatten(flat, bucket, [](at::Tensor& dst, const at::Tensor& src) { dst.copy_(src); });
+    });
+  }
+
+  /// Called before each backward: `sync` when an optimizer step follows (gradients are then
+  /// all-reduced bucket by bucket while backward runs); else they accumulate locally (no_sync).
+  void before_backward(bool sync) {
+    if (buckets_) buckets_->arm(sync);
+  }
+
+  /// Averages the gradients over the ranks before the optimizer step (waiting for the buckets
+  /// backward started).
+  void reduce_gradients(std::vector<at::Tensor>&) {
+    if (!buckets_) return;
+    std::vector<char> global;
+    if (opt_.find_unused_parameters) {
+      auto mask = buckets_->local_mask();
+      auto t = at::tensor(std::vector<std::uint8_t>(mask.begin(), mask.end()), at::kByte).to(at::kInt);
+      dist::all_reduce(t, dist::ReduceOp::max);
+      global.assign(t.data_ptr<int>(), t.data_ptr<int>() + t.numel());
+    }
+    buckets_->finish(global);
+  }
+
+  template <class Batch, class F>
+  decltype(auto) with_batch_on_device(Batch& batch, F&& f) {
+    return f(batch);
+  }
+  int rank() const { return env_.rank; }
+  int local_rank() const { return env_.local_rank; }
+  int world_size() const { return env_.world_size; }
+  bool is_global_zero() const { return env_.rank == 0; }
+  void barrier() { dist::barrier(); }
+  /// For LogBuffer: log(..., {.sync_dist = true}) values combined over the ranks.
+  static void reduce_for_logs(at::Tensor& t, Reduce r) {
+    dist::all_reduce(t, r == Reduce::max ? dist::ReduceOp::max : r == Reduce::min ? dist::ReduceOp::min : dist::ReduceOp::sum);
+  }
+  /// Element-wise max over the ranks, in place (the loops agree on stop decisions with it).
+  void all_reduce_max(at::Tensor& t) { dist::all_reduce(t, dist::ReduceOp::max); }
+  const DDP& options() const { return opt_; }
+
+ private:
+  static std::vector<at::Tensor> flatten(const std::vector<at::Tensor>& ts) {
+    std::vector<at::Tensor> out;
+    for (auto& t : ts) out.push_back(t.detach().reshape({-1}));
+    return out;
+  }
+  template <class Copy>
+  static void unflatten(const at::Tensor& flat, std::vector<at::Tensor>& ts, Copy copy) {
+    std::int64_t at = 0;
+    for (auto& t : ts) {
+      auto part = flat.narrow(0, at, t.numel()).view(t.sizes());
+      auto dst = t.detach();
+      copy(dst, part);
+      at += t.numel();
+    }
+  }
+  /// Calls f on runs of tensors of one dtype up to bucket_cap_mb each, in order.
+  template <class F>
+  void for_buckets(std::vector<at::Tensor>& ts, F&& f) {
+    const std::size_t cap = opt_.bucket_cap_mb * 1024 * 1024;
+    std::vector<at::Tensor> bucket;
+    std::size_t bytes = 0;
+    for (auto& t : ts) {
+      if (!bucket.empty() && (bytes + t.nbytes() > cap || t.scalar_type() != bucket.front().scalar_type())) {
+        f(bucket);
+        bucket.clear();
+        bytes = 0;
+      }
+      bucket.push_back(t);
+      bytes += t.nbytes();
+    }
+    if (!bucket.empty()) f(bucket);
+  }
+  /// Every rank must hold the same model: compares a digest of the parameter shapes with rank 0's.
+  void check_same_shapes(torch::nn::Module& m) {
+    std::vector<std::int64_t> shape_list;
+    for (auto& p : m.parameters()) {
+      shape_list.push_back(p.dim());
+      for (auto s : p.sizes()) shape_list.push_back(s);
+    }
+    auto mine = at::tensor(shape_list, at::kLong);
+    auto all = dist::all_gather(mine);
+    for (int r = 0; r < world_size(); ++r)
+      if (!at::equal(all[r], all[0]))
+        throw Error(fmt::format("kiln: Strategy<DDP>: rank {} has a model with other parameter shapes than rank 0 "
+                                "(rank {}: {}; rank 0: {})", r, r, shapes_text(all[r]), shapes_text(all[0])));
+  }
+
+  /// "[8, 32] [32] ..." from the (dims, sizes...) list check_same_shapes exchanges.
+  static std::string shapes_text(const at::Tensor& list) {
+    std::string out;
+    const auto* p = list.data_ptr<std::int64_t>();
+    for (std::int64_t i = 0; i < list.numel();) {
+      const auto d = p[i++];
+      out += fmt::format("{}[{}]", out.empty() ? "" : " ", fmt::join(p + i, p + i + d, ", "));
+      i += d;
+    }
+    return out;
+  }
+
+  DDP opt_;
+  ProcessEnvironment env_;
+  std::shared_ptr<detail::GradBuckets> buckets_;
+  torch::Device device_{torch::kCPU};
+  bool channels_last_ = true;
+};
+
+}  // namespace kiln
