@@ -3,7 +3,7 @@
 // Usage: ddp_scaling [--devices N] [--steps S] [--batch B] [--overlap 0|1]
 // Each rank trains examples/fashion_cnn.hpp's model on its own synthetic batches of B images
 // (one intra-op thread per process); rank 0 prints
-//   ddp_scaling kiln world=<N> samples_per_s=<all ranks' samples per second after 5 warm-up steps>
+//   ddp_scaling kiln world=<N> overlap=<0/1> samples_per_s=<all ranks' samples per second after 5 warm-up steps>
 // benchmarks/ddp_scaling.sh runs it with 1 and 2 processes next to PyTorch's Python DDP.
 #include <chrono>
 #include <cstdio>
