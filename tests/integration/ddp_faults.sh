@@ -22,7 +22,12 @@ echo "ok: a lost rank is named by rank 0 after $((SECONDS - start)) s (timeout 3
 # 2. the rendezvous port is taken: the second rank 0 fails at once, naming the address
 P=$(port)
 WORLD_SIZE=2 MASTER_PORT=$P RANK=0 "$probe" --timeout 20 "$dir/x.pt" 2> /dev/null & holder=$!
-sleep 1
+# wait until the first one listens (a loaded machine may take seconds to start it)
+for ((i = 0; i < 200; i++)); do
+  [[ -n $(ss -Hltn "sport = :$P" 2> /dev/null) ]] && break
+  sleep 0.1
+done
+[[ -n $(ss -Hltn "sport = :$P" 2> /dev/null) ]] || fail "port in use: the first rank 0 never listened on $P"
 WORLD_SIZE=2 MASTER_PORT=$P RANK=0 timeout 15 "$probe" --timeout 20 "$dir/x.pt" 2> "$dir/port.err"; s=$?
 kill $holder 2> /dev/null; wait $holder 2> /dev/null
 ((s != 0 && s != 124)) || fail "port in use: status $s"

@@ -23,11 +23,16 @@ using Batch = std::pair<torch::Tensor, torch::Tensor>;
 constexpr int64_t B = 16, batches = 24;
 
 struct Net : torch::nn::Module {
-  explicit Net(int64_t hidden) : fc1(register_module("fc1", torch::nn::Linear(8, hidden))),
-                                 fc2(register_module("fc2", torch::nn::Linear(hidden, 3))) {}
-  torch::nn::Linear fc1, fc2;
+  Net(int64_t hidden, bool branch) : fc1(register_module("fc1", torch::nn::Linear(8, hidden))),
+                                     fc2(register_module("fc2", torch::nn::Linear(hidden, 3))), branch(branch) {
+    if (branch) extra = register_module("extra", torch::nn::Linear(8, 3));
+  }
+  torch::nn::Linear fc1, fc2, extra{nullptr};
+  bool branch;  ///< rank 0 adds extra(x) to the logits: extra gets gradients on rank 0 only
   torch::Tensor training_step(const Batch& b, kiln::StepContext& ctx) {
-    auto loss = torch::cross_entropy_loss(fc2(torch::tanh(fc1(b.first))), b.second);
+    auto logits = fc2(torch::tanh(fc1(b.first)));
+    if (branch && kiln::dist::rank() == 0) logits = logits + extra(b.first);
+    auto loss = torch::cross_entropy_loss(logits, b.second);
     ctx.log("train/loss", loss);
     ctx.log("synced", loss, {.on_step = false, .on_epoch = true, .sync_dist = true});
     ctx.log("local", loss, {.on_step = false, .on_epoch = true});
@@ -72,7 +77,7 @@ int main(int argc, char** argv) try {
     std::printf("ddp_probe: largest parameter difference, two ranks vs one: %.3g\n", diff);
     return diff <= 1e-5 ? 0 : 1;
   }
-  int64_t devices = 1, die_at = -1, hidden = 32, timeout_s = 60, stop_at = -1;
+  int64_t devices = 1, die_at = -1, hidden = 32, timeout_s = 60, stop_at = -1, unused = -1;
   std::string out;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -82,6 +87,7 @@ int main(int argc, char** argv) try {
     else if (a == "--hidden") hidden = value();
     else if (a == "--timeout") timeout_s = value();
     else if (a == "--stop-at") stop_at = value();
+    else if (a == "--unused") unused = value();
     else out = a;
   }
   if (out.empty()) {
@@ -96,7 +102,7 @@ int main(int argc, char** argv) try {
   }
   const auto env = kiln::process_environment();
   torch::manual_seed(env.rank + 7);  // different initial weights per rank: DDP must broadcast rank 0's
-  Net m(hidden);
+  Net m(hidden, unused >= 0);
   int mismatched_steps = 0, steps = 0;
   auto same = kiln::lambda_callback([&](const kiln::event::train_batch_end&, auto& t) {
     auto all = kiln::dist::all_gather(flat_params(m).unsqueeze(0));
@@ -107,7 +113,7 @@ int main(int argc, char** argv) try {
   });
   kiln::Trainer<Net, kiln::Strategy<kiln::DDP>, kiln::Loggers<>, kiln::Callbacks<decltype(same)>> t(
       {.max_epochs = 2, .enable_progress_bar = false, .devices = devices}, same,
-      kiln::DDP{.timeout = std::chrono::seconds(timeout_s)});
+      kiln::DDP{.timeout = std::chrono::seconds(timeout_s), .find_unused_parameters = unused == 1});
   t.fit(m, data);
   if (mismatched_steps) {
     std::fprintf(stderr, "ddp_probe: rank %d: parameters differed between ranks after %d of %d steps\n", kiln::dist::rank(),

@@ -33,6 +33,20 @@ grep -q "rank 0 of 2: 7 steps" "$dir/stop0.out" && grep -q "rank 1 of 2: 7 steps
 grep -q "rank 1 of 2" "$dir/devices.out" || fail "--devices 2 did not start rank 1: $(cat "$dir/devices.out")"
 "$probe" --compare "$dir/devices.pt" "$dir/one.pt" || fail "--devices 2 differs from one rank"
 
+# a layer trained on rank 0 only: with find_unused_parameters the ranks stay identical; without
+# it rank 1 names the parameter that got no gradient
+P=$((20000 + RANDOM % 20000))
+WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$P RANK=0 "$probe" --unused 1 "$dir/unused.pt" > /dev/null 2>&1 & p0=$!
+WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$P RANK=1 "$probe" --unused 1 "$dir/unused.pt" > /dev/null 2>&1 & p1=$!
+wait $p0; s0=$?; wait $p1; s1=$?
+((s0 == 0 && s1 == 0)) || fail "find_unused_parameters: exit statuses $s0 and $s1"
+P=$((20000 + RANDOM % 20000))
+WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$P RANK=0 "$probe" --unused 0 --timeout 20 "$dir/unused.pt" > /dev/null 2>&1 & p0=$!
+WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$P RANK=1 "$probe" --unused 0 --timeout 20 "$dir/unused.pt" > /dev/null 2> "$dir/unused1.err" & p1=$!
+wait $p0; s0=$?; wait $p1; s1=$?
+((s0 != 0 && s1 != 0)) || fail "an unused parameter without find_unused_parameters: exit statuses $s0 and $s1"
+grep -qE "parameter extra\.(weight|bias) got no gradient" "$dir/unused1.err" || fail "unused parameter: $(cat "$dir/unused1.err")"
+
 if command -v torchrun > /dev/null; then
   # -r 1 -t 1: Debian's torchrun 1.13 under Python 3.11 cannot parse its default "0" for these
   # (enum.Flag no longer iterates over 0), so stdout is redirected and teed explicitly.

@@ -39,7 +39,7 @@ struct DDP {
   /// Gradients are averaged in buckets of about this many MiB (one all_reduce each).
   std::size_t bucket_cap_mb = 25;
   /// Start a bucket's all_reduce as soon as backward has filled it, overlapping communication
-  /// with the rest of backward; off: all buckets after backward.
+  /// with the rest of backward; off (and with find_unused_parameters): all buckets after backward.
   bool overlap = true;
 };
 
@@ -82,7 +82,10 @@ class StrategyImpl<DDP> {
       params.push_back(item.value());
       names.push_back(item.key());
     }
-    buckets_ = detail::GradBuckets::make(std::move(params), std::move(names), opt_.bucket_cap_mb << 20, opt_.overlap);
+    // With unused parameters a bucket may fill on one rank and not on another; the buckets then
+    // all start after backward, in one order on every rank (Gloo pairs collectives by order).
+    buckets_ = detail::GradBuckets::make(std::move(params), std::move(names), opt_.bucket_cap_mb << 20,
+                                         opt_.overlap && !opt_.find_unused_parameters);
     for_buckets(all, [](std::vector<at::Tensor>& bucket) {
       auto flat = at::cat(flatten(bucket));
       dist::broadcast(flat, 0);
