@@ -25,17 +25,16 @@
 
 #include "../examples/fashion_cnn.hpp"
 
+#include "median.hpp"
+
+using kiln_bench::median;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kBatch = 64;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
 
 kiln::data::Loader<kiln::data::FashionMNIST> make_loader(const kiln::data::FashionMNIST& train, std::size_t workers) {
   return kiln::data::loader(train, {.batch_size = kBatch, .shuffle = true, .workers = workers, .seed = 7});

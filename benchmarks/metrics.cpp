@@ -22,14 +22,13 @@
 
 #include "../examples/fashion_cnn.hpp"
 
+#include "median.hpp"
+
+using kiln_bench::median;
+
 namespace {
 using clk = std::chrono::steady_clock;
 using namespace kiln::metrics;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
 
 template <class F>
 double seconds_per(int n, F&& f) {

@@ -22,6 +22,10 @@
 
 #include <kiln/kiln.hpp>
 
+#include "median.hpp"
+
+using kiln_bench::median;
+
 namespace {
 
 using Batch = std::pair<torch::Tensor, torch::Tensor>;
@@ -153,12 +157,6 @@ void require_identical(const Net& want, const Net& got, const char* way) {
       std::exit(1);
     }
   }
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 struct Options {

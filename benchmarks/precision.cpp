@@ -32,12 +32,11 @@
 
 #include "../examples/fashion_cnn.hpp"
 
-namespace {
+#include "median.hpp"
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
+using kiln_bench::median;
+
+namespace {
 
 // A field of /proc/self/status in KiB (VmRSS, VmHWM).
 long status_kib(const char* field) {

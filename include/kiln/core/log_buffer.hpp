@@ -76,18 +76,7 @@ class LogBuffer {
     if (value.numel() != 1)
       throw Error(fmt::format("kiln: log(\"{}\") needs a single value, got a tensor of {} elements",
                               name, value.numel()));
-    const bool training = stage == Stage::fit;
-    auto it = entries_.find(name);  // heterogeneous: no string allocated once a name is known
-    const bool fresh = it == entries_.end();
-    if (fresh) it = entries_.emplace(std::string(name), Entry{}).first;
-    Entry& e = it->second;
-    if (fresh) {
-      e.on_step = opt.on_step.value_or(training);
-      e.on_epoch = opt.on_epoch.value_or(!training);
-      e.prog_bar = opt.prog_bar;
-      e.reduce = opt.reduce;
-      e.sync_dist = opt.sync_dist;
-    }
+    Entry& e = entry(name, opt, stage);
     at::Tensor v = value.detach().reshape({});
     if (e.on_step) {
       e.last = v;
@@ -115,15 +104,7 @@ class LogBuffer {
   /// value of its last forward call (`m(preds, target)`), if any; on_epoch logs compute() at the
   /// epoch's end, after which the metric is reset.
   void log_metric(std::string_view name, const MetricRef& m, const LogOptions& opt, Stage stage) {
-    const bool training = stage == Stage::fit;
-    auto it = entries_.find(name);
-    if (it == entries_.end()) {
-      it = entries_.emplace(std::string(name), Entry{}).first;
-      it->second.on_step = opt.on_step.value_or(training);
-      it->second.on_epoch = opt.on_epoch.value_or(!training);
-      it->second.prog_bar = opt.prog_bar;
-    }
-    Entry& e = it->second;
+    Entry& e = entry(name, opt, stage);
     e.metric = m;
     if (auto p = pending_.find(name); p != pending_.end()) {
       // a resumed fit: fold in the state the checkpoint held (metric states combine as over ranks)
@@ -175,18 +156,12 @@ class LogBuffer {
                                   "(average none?)", name, t.numel()));
         v = t.item<double>();
       } else if (e.sync_dist && reducer_) {
-        // over all ranks: a mean weighs each rank's values by their batch sizes, so every sample
-        // counts once however unevenly the last batches fall
-        auto both = at::stack({e.accum.to(at::kDouble).reshape({}), at::scalar_tensor(static_cast<double>(e.weight), at::kDouble)});
-        if (e.reduce == Reduce::mean || e.reduce == Reduce::sum) {
-          reducer_(both, Reduce::sum);
-        } else {
-          auto only = both.narrow(0, 0, 1).clone();
-          reducer_(only, e.reduce);
-          both[0] = only[0];
-        }
-        v = both[0].item<double>();
-        if (e.reduce == Reduce::mean) v /= both[1].item<double>();
+        // over all ranks: a mean divides the summed weighted values by the summed weights (batch
+        // sizes), so every sample counts once however unevenly the last batches fall
+        auto sums = at::stack({e.accum.to(at::kDouble).reshape({}), at::scalar_tensor(static_cast<double>(e.weight), at::kDouble)});
+        reducer_(sums, e.reduce == Reduce::mean ? Reduce::sum : e.reduce);
+        v = sums[0].item<double>();
+        if (e.reduce == Reduce::mean) v /= sums[1].item<double>();
       } else {
         v = e.accum.item<double>();
         if (e.reduce == Reduce::mean) v /= static_cast<double>(e.weight);
@@ -249,6 +224,21 @@ class LogBuffer {
   }
 
  private:
+  struct Entry;
+  /// The entry for `name`; the options of the first call for a name stick.
+  Entry& entry(std::string_view name, const LogOptions& opt, Stage stage) {
+    auto it = entries_.find(name);  // heterogeneous: no string allocated once a name is known
+    if (it != entries_.end()) return it->second;
+    const bool training = stage == Stage::fit;
+    Entry& e = entries_.emplace(std::string(name), Entry{}).first->second;
+    e.on_step = opt.on_step.value_or(training);
+    e.on_epoch = opt.on_epoch.value_or(!training);
+    e.prog_bar = opt.prog_bar;
+    e.reduce = opt.reduce;
+    e.sync_dist = opt.sync_dist;
+    return e;
+  }
+
   struct Entry {
     at::Tensor last, accum;
     std::int64_t weight = 0;  ///< summed weights of this epoch's values (each >= 1; 0: none yet)

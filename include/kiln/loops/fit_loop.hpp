@@ -287,7 +287,7 @@ class FitLoop {
   void optimizer_step() {
     auto& o = t_.optimizers_[0];
     // DDP: average the gradients over the ranks once per optimizer step (not per accumulated batch)
-    if constexpr (requires { t_.strategy().reduce_gradients(params_); }) t_.strategy().reduce_gradients(params_);
+    if constexpr (requires { t_.strategy().reduce_gradients(); }) t_.strategy().reduce_gradients();
     t_.emit(event::before_optimizer_step{0}, &m_, &ctx_);
     t_.precision().unscale(*o.optimizer);
     clip_gradients(params_, cfg_);

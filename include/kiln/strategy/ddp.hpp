@@ -50,12 +50,11 @@ class StrategyImpl<DDP> {
   explicit StrategyImpl(DDP o) : opt_(o) {}
 
   void setup(const TrainerConfig& config) {
-    env_ = process_environment();
-    if (env_.world_size == 1 && config.devices > 1 && !std::getenv("KILN_LAUNCHED")) {
-      detail::launch_local_ranks(static_cast<int>(config.devices));  // kiln's own launcher: this process is rank 0
-      env_ = process_environment();
+    if (!dist::is_initialized()) {
+      if (process_environment().world_size == 1 && config.devices > 1 && !std::getenv("KILN_LAUNCHED"))
+        detail::launch_local_ranks(static_cast<int>(config.devices));  // kiln's own launcher: this process is rank 0
+      dist::init_process_group({.timeout = opt_.timeout});  // a no-op for a world of one
     }
-    if (!dist::is_initialized() && env_.world_size > 1) dist::init_process_group({.timeout = opt_.timeout});
     const bool cuda = torch::cuda::is_available();
     if (config.accelerator == "cuda" && !cuda)
       throw Error("kiln: TrainerConfig.accelerator is \"cuda\" but no CUDA device is available");
@@ -72,10 +71,10 @@ class StrategyImpl<DDP> {
     else if (channels_last_) detail::conv2d_weights_channels_last(m);  // as SingleDevice
     if (world_size() == 1) return;
     torch::NoGradGuard no_grad;
-    std::vector<at::Tensor> all;
-    for (auto& p : m.parameters()) all.push_back(p);
-    for (auto& b : m.buffers()) all.push_back(b);
     check_same_shapes(m);
+    // once per setup: one broadcast per tensor is cheap next to training
+    for (auto& p : m.parameters()) dist::broadcast(p.detach(), 0);
+    for (auto& b : m.buffers()) dist::broadcast(b.detach(), 0);
     std::vector<at::Tensor> params;
     std::vector<std::string> names;
     for (auto& item : m.named_parameters()) {
@@ -86,11 +85,6 @@ class StrategyImpl<DDP> {
     // all start after backward, in one order on every rank (Gloo pairs collectives by order).
     buckets_ = detail::GradBuckets::make(std::move(params), std::move(names), opt_.bucket_cap_mb << 20,
                                          opt_.overlap && !opt_.find_unused_parameters);
-    for_buckets(all, [](std::vector<at::Tensor>& bucket) {
-      auto flat = at::cat(flatten(bucket));
-      dist::broadcast(flat, 0);
-      unflatten(flat, bucket, [](at::Tensor& dst, const at::Tensor& src) { dst.copy_(src); });
-    });
   }
 
   /// Called before each backward: `sync` when an optimizer step follows (gradients are then
@@ -101,7 +95,7 @@ class StrategyImpl<DDP> {
 
   /// Averages the gradients over the ranks before the optimizer step (waiting for the buckets
   /// backward started).
-  void reduce_gradients(std::vector<at::Tensor>&) {
+  void reduce_gradients() {
     if (!buckets_) return;
     std::vector<char> global;
     if (opt_.find_unused_parameters) {
@@ -117,10 +111,10 @@ class StrategyImpl<DDP> {
   decltype(auto) with_batch_on_device(Batch& batch, F&& f) {
     return f(batch);
   }
-  int rank() const { return env_.rank; }
-  int local_rank() const { return env_.local_rank; }
-  int world_size() const { return env_.world_size; }
-  bool is_global_zero() const { return env_.rank == 0; }
+  int rank() const { return dist::rank(); }
+  int local_rank() const { return dist::local_rank(); }
+  int world_size() const { return dist::world_size(); }
+  bool is_global_zero() const { return dist::rank() == 0; }
   void barrier() { dist::barrier(); }
   /// For LogBuffer: log(..., {.sync_dist = true}) values combined over the ranks.
   static void reduce_for_logs(at::Tensor& t, Reduce r) {
@@ -131,38 +125,6 @@ class StrategyImpl<DDP> {
   const DDP& options() const { return opt_; }
 
  private:
-  static std::vector<at::Tensor> flatten(const std::vector<at::Tensor>& ts) {
-    std::vector<at::Tensor> out;
-    for (auto& t : ts) out.push_back(t.detach().reshape({-1}));
-    return out;
-  }
-  template <class Copy>
-  static void unflatten(const at::Tensor& flat, std::vector<at::Tensor>& ts, Copy copy) {
-    std::int64_t at = 0;
-    for (auto& t : ts) {
-      auto part = flat.narrow(0, at, t.numel()).view(t.sizes());
-      auto dst = t.detach();
-      copy(dst, part);
-      at += t.numel();
-    }
-  }
-  /// Calls f on runs of tensors of one dtype up to bucket_cap_mb each, in order.
-  template <class F>
-  void for_buckets(std::vector<at::Tensor>& ts, F&& f) {
-    const std::size_t cap = opt_.bucket_cap_mb * 1024 * 1024;
-    std::vector<at::Tensor> bucket;
-    std::size_t bytes = 0;
-    for (auto& t : ts) {
-      if (!bucket.empty() && (bytes + t.nbytes() > cap || t.scalar_type() != bucket.front().scalar_type())) {
-        f(bucket);
-        bucket.clear();
-        bytes = 0;
-      }
-      bucket.push_back(t);
-      bytes += t.nbytes();
-    }
-    if (!bucket.empty()) f(bucket);
-  }
   /// Every rank must hold the same model: compares a digest of the parameter shapes with rank 0's.
   void check_same_shapes(torch::nn::Module& m) {
     std::vector<std::int64_t> shape_list;
@@ -191,7 +153,6 @@ class StrategyImpl<DDP> {
   }
 
   DDP opt_;
-  ProcessEnvironment env_;
   std::shared_ptr<detail::GradBuckets> buckets_;
   torch::Device device_{torch::kCPU};
   bool channels_last_ = true;

@@ -73,13 +73,13 @@ inline void init_process_group(const GroupOptions& opt = {}) {
   }
   // Every rank must agree on the world size: each posts its own and compares with the others'.
   try {
-    store->set(fmt::format("kiln/world_size/{}", env.rank), std::vector<std::uint8_t>{static_cast<std::uint8_t>(env.world_size & 0xff),
-                                                                                    static_cast<std::uint8_t>(env.world_size >> 8)});
+    const std::string mine = std::to_string(env.world_size);
+    store->set(fmt::format("kiln/world_size/{}", env.rank), std::vector<std::uint8_t>(mine.begin(), mine.end()));
     for (int r = 0; r < env.world_size; ++r) {
       if (r == env.rank) continue;
       const auto v = store->get(fmt::format("kiln/world_size/{}", r));
-      const int theirs = v.size() == 2 ? v[0] | (v[1] << 8) : -1;
-      if (theirs != env.world_size)
+      const std::string theirs(v.begin(), v.end());
+      if (theirs != mine)
         throw Error(fmt::format("kiln: rank {} has WORLD_SIZE={}, but rank {} has WORLD_SIZE={}", env.rank, env.world_size, r,
                                 theirs));
     }
