@@ -267,6 +267,14 @@ class Trainer {
   bool is_global_zero() const { return strategy_.is_global_zero(); }
   StrategyImpl<strategy_tag>& strategy() { return strategy_; }
   PrecisionImpl<precision_tag>& precision() { return precision_; }
+  /// StepContext::manual_backward: the precision's backward; under DDP with `sync`, bucketed
+  /// all-reduces overlap it and the averaged gradients are in place when it returns.
+  void manual_backward(const at::Tensor& loss, bool sync) {
+    constexpr bool ddp = requires { strategy_.before_backward(true); strategy_.reduce_gradients(); };
+    if constexpr (ddp) strategy_.before_backward(sync);
+    precision_.backward(loss);
+    if constexpr (ddp) if (sync) strategy_.reduce_gradients();
+  }
   /// Calls f(batch) with the batch on the strategy's device and in the precision's dtype.
   template <class Batch, class F>
   decltype(auto) with_batch(Batch& batch, F&& f) {
@@ -369,7 +377,8 @@ class Trainer {
             .logs = &logs,
             .optimizers = &optimizers_,
             .precision = &precision_,
-            .backward = [](void* p, const at::Tensor& l) { static_cast<PrecisionImpl<precision_tag>*>(p)->backward(l); },
+            .owner = this,
+            .backward = [](void* t, const at::Tensor& l, bool sync) { static_cast<Trainer*>(t)->manual_backward(l, sync); },
             .step = [](void* p, torch::optim::Optimizer& o) { return static_cast<PrecisionImpl<precision_tag>*>(p)->optimizer_step(o); },
             .unscale = [](void* p, torch::optim::Optimizer& o) { static_cast<PrecisionImpl<precision_tag>*>(p)->unscale(o); },
             .rank = strategy_.rank(),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # DDP faults end with a clear error and a non-zero status, never a hang: a rank killed mid-fit,
-# a rendezvous port already in use, ranks that disagree on WORLD_SIZE, ranks with different models.
+# in validation, rank 0 (the store's host) killed, a rendezvous port already in use, ranks that
+# disagree on WORLD_SIZE, ranks with different models.
 set -uo pipefail
 probe=$1 dir=$2
 rm -rf "$dir" && mkdir -p "$dir"
@@ -18,6 +19,24 @@ wait $p0; s0=$?; wait $p1; s1=$?
 ((s0 != 0 && s1 == 137)) || fail "lost rank: statuses $s0 and $s1 (want non-zero and 137)"
 expect "$dir/lost0.err" "Lost: rank 1"
 echo "ok: a lost rank is named by rank 0 after $((SECONDS - start)) s (timeout 30 s)"
+
+# 1b. rank 1 dies in the middle of a validation: rank 0 fails at the validation's synced means
+P=$(port); start=$SECONDS
+WORLD_SIZE=2 MASTER_PORT=$P RANK=0 "$probe" --die-in-val 5 --timeout 30 "$dir/x.pt" 2> "$dir/val0.err" & p0=$!
+WORLD_SIZE=2 MASTER_PORT=$P RANK=1 "$probe" --die-in-val 5 --timeout 30 "$dir/x.pt" 2> /dev/null & p1=$!
+wait $p0; s0=$?; wait $p1; s1=$?
+((s0 != 0 && s1 == 137)) || fail "rank lost in validation: statuses $s0 and $s1 (want non-zero and 137)"
+expect "$dir/val0.err" "Lost: rank 1"
+echo "ok: a rank lost in validation is named by rank 0 after $((SECONDS - start)) s"
+
+# 1c. rank 0, which hosts the rendezvous store, dies after step 5: rank 1 names it
+P=$(port); start=$SECONDS
+WORLD_SIZE=2 MASTER_PORT=$P RANK=0 "$probe" --die-at 5 --die-rank 0 --timeout 30 "$dir/x.pt" 2> /dev/null & p0=$!
+WORLD_SIZE=2 MASTER_PORT=$P RANK=1 "$probe" --die-at 5 --die-rank 0 --timeout 30 "$dir/x.pt" 2> "$dir/zero1.err" & p1=$!
+wait $p0; s0=$?; wait $p1; s1=$?
+((s0 == 137 && s1 != 0)) || fail "lost rank 0: statuses $s0 and $s1 (want 137 and non-zero)"
+expect "$dir/zero1.err" "Lost: rank 0"
+echo "ok: a lost rank 0 is named by rank 1 after $((SECONDS - start)) s"
 
 # 2. the rendezvous port is taken: the second rank 0 fails at once, naming the address
 P=$(port)
@@ -52,4 +71,4 @@ wait $p0; s0=$?; wait $p1; s1=$?
 ((s0 != 0 && s0 != 124 && s1 != 0 && s1 != 124)) || fail "different models: statuses $s0 and $s1"
 expect "$dir/shape0.err" "rank 1 has a model with other parameter shapes than rank 0"
 echo "ok: different models are named"
-echo "ddp faults: all four end with clear errors"
+echo "ddp faults: all six end with clear errors"

@@ -4,6 +4,9 @@
 // each takes its half of every batch (rank r: rows r*B..(r+1)*B), the same data order. After
 // every optimizer step it checks all ranks hold bit-identical parameters. Rank 0 saves the final
 // parameters to OUT. `ddp_probe --compare A B` prints the largest difference and exits 1 above 1e-5.
+// --manual: the same with manual optimization (manual_backward, an optimizer step every second
+// batch, the first backward with {.sync = false}). --die-at S / --die-in-val N: rank --die-rank
+// (default 1) kills itself after train step S / at its N-th validation step.
 #include <csignal>
 #include <cmath>
 #include <cstdlib>
@@ -21,6 +24,8 @@
 namespace {
 using Batch = std::pair<torch::Tensor, torch::Tensor>;
 constexpr int64_t B = 16, batches = 24;
+int die_rank = 1;
+int64_t die_in_val = -1, val_steps = 0;
 
 struct Net : torch::nn::Module {
   Net(int64_t hidden, bool branch) : fc1(register_module("fc1", torch::nn::Linear(8, hidden))),
@@ -29,17 +34,38 @@ struct Net : torch::nn::Module {
   }
   torch::nn::Linear fc1, fc2, extra{nullptr};
   bool branch;  ///< rank 0 adds extra(x) to the logits: extra gets gradients on rank 0 only
-  torch::Tensor training_step(const Batch& b, kiln::StepContext& ctx) {
+  torch::Tensor loss(const Batch& b) {
     auto logits = fc2(torch::tanh(fc1(b.first)));
     if (branch && kiln::dist::rank() == 0) logits = logits + extra(b.first);
-    auto loss = torch::cross_entropy_loss(logits, b.second);
+    return torch::cross_entropy_loss(logits, b.second);
+  }
+  torch::Tensor training_step(const Batch& b, kiln::StepContext& ctx) {
+    auto loss = this->loss(b);
     ctx.log("train/loss", loss);
     ctx.log("synced", loss, {.on_step = false, .on_epoch = true, .sync_dist = true});
     ctx.log("local", loss, {.on_step = false, .on_epoch = true});
     return loss;
   }
+  void validation_step(const Batch& b, kiln::StepContext& ctx) {
+    if (++val_steps == die_in_val && kiln::dist::rank() == die_rank) std::raise(SIGKILL);
+    ctx.log("val/loss", loss(b), {.sync_dist = true});
+  }
   kiln::OptimizerConfig configure_optimizers() {
     return {.optimizer = std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(1e-2))};
+  }
+};
+
+struct ManualNet : Net {
+  using Net::Net;
+  static constexpr bool automatic_optimization = false;
+  torch::Tensor training_step(const Batch& b, kiln::StepContext& ctx) {
+    auto l = loss(b);
+    const bool step = ctx.batch_idx() % 2 == 1;
+    ctx.manual_backward(l / 2, {.sync = step});  // two batches accumulate, averaged over the ranks once
+    if (step) ctx.optimizer_step();
+    ctx.log("synced", l, {.on_step = false, .on_epoch = true, .sync_dist = true});
+    ctx.log("local", l, {.on_step = false, .on_epoch = true});
+    return l.detach();
   }
 };
 
@@ -65,6 +91,36 @@ torch::Tensor flat_params(Net& m) {
   for (auto& p : m.parameters()) ps.push_back(p.detach().flatten());
   return torch::cat(ps);
 }
+struct Options {
+  int64_t devices, die_at, timeout_s, stop_at, unused;
+};
+
+template <class M>
+int run(M& m, MyHalves& data, MyHalves& val, const Options& o, const std::string& out) {
+  int mismatched_steps = 0, steps = 0;
+  auto same = kiln::lambda_callback([&](const kiln::event::train_batch_end&, auto& t) {
+    auto all = kiln::dist::all_gather(flat_params(m).unsqueeze(0));
+    for (auto& other : all) mismatched_steps += !torch::equal(other, all[0]);
+    ++steps;
+    if (steps == o.die_at && kiln::dist::rank() == die_rank) std::raise(SIGKILL);
+    if (steps == o.stop_at && kiln::dist::rank() == 1) t.state().request_stop("rank 1 asked to stop");
+  });
+  kiln::Trainer<M, kiln::Strategy<kiln::DDP>, kiln::Loggers<>, kiln::Callbacks<decltype(same)>> t(
+      {.max_epochs = 2, .enable_progress_bar = false, .devices = o.devices}, same,
+      kiln::DDP{.timeout = std::chrono::seconds(o.timeout_s), .find_unused_parameters = o.unused == 1});
+  t.fit(m, data, val);
+  if (mismatched_steps) {
+    std::fprintf(stderr, "ddp_probe: rank %d: parameters differed between ranks after %d of %d steps\n", kiln::dist::rank(),
+                 mismatched_steps, steps);
+    return 1;
+  }
+  if (kiln::dist::rank() == 0) torch::save(flat_params(m), out);
+  std::printf("ddp_probe: rank %d of %d: %d steps, ranks identical after every step\n", kiln::dist::rank(),
+              kiln::dist::world_size(), steps);
+  std::printf("ddp_probe: rank %d: synced=%.12g local=%.12g\n", kiln::dist::rank(), t.callback_metrics().at("synced"),
+              t.callback_metrics().at("local"));
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -78,6 +134,7 @@ int main(int argc, char** argv) try {
     return diff <= 1e-5 ? 0 : 1;
   }
   int64_t devices = 1, die_at = -1, hidden = 32, timeout_s = 60, stop_at = -1, unused = -1;
+  bool manual = false;
   std::string out;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -88,10 +145,13 @@ int main(int argc, char** argv) try {
     else if (a == "--timeout") timeout_s = value();
     else if (a == "--stop-at") stop_at = value();
     else if (a == "--unused") unused = value();
+    else if (a == "--manual") manual = true;
+    else if (a == "--die-rank") die_rank = static_cast<int>(value());
+    else if (a == "--die-in-val") die_in_val = value();
     else out = a;
   }
   if (out.empty()) {
-    std::fprintf(stderr, "usage: ddp_probe [--devices N] [--die-at STEP] [--hidden H] [--timeout S] OUT | ddp_probe --compare A B\n");
+    std::fprintf(stderr, "usage: ddp_probe [--devices N] [--die-at STEP] [--die-in-val N] [--die-rank R] [--hidden H] [--timeout S] [--manual] OUT | ddp_probe --compare A B\n");
     return 2;
   }
   torch::manual_seed(1234);
@@ -100,32 +160,20 @@ int main(int argc, char** argv) try {
     auto x = torch::randn({2 * B, 8});
     data.full.emplace_back(x, (x.slice(1, 0, 3) + 0.3 * torch::randn({2 * B, 3})).argmax(1));
   }
+  MyHalves val;
+  for (int64_t i = 0; i < 6; ++i) {
+    auto x = torch::randn({2 * B, 8});
+    val.full.emplace_back(x, x.slice(1, 0, 3).argmax(1));
+  }
   const auto env = kiln::process_environment();
   torch::manual_seed(env.rank + 7);  // different initial weights per rank: DDP must broadcast rank 0's
-  Net m(hidden, unused >= 0);
-  int mismatched_steps = 0, steps = 0;
-  auto same = kiln::lambda_callback([&](const kiln::event::train_batch_end&, auto& t) {
-    auto all = kiln::dist::all_gather(flat_params(m).unsqueeze(0));
-    for (auto& other : all) mismatched_steps += !torch::equal(other, all[0]);
-    ++steps;
-    if (steps == die_at && kiln::dist::rank() == 1) std::raise(SIGKILL);
-    if (steps == stop_at && kiln::dist::rank() == 1) t.state().request_stop("rank 1 asked to stop");
-  });
-  kiln::Trainer<Net, kiln::Strategy<kiln::DDP>, kiln::Loggers<>, kiln::Callbacks<decltype(same)>> t(
-      {.max_epochs = 2, .enable_progress_bar = false, .devices = devices}, same,
-      kiln::DDP{.timeout = std::chrono::seconds(timeout_s), .find_unused_parameters = unused == 1});
-  t.fit(m, data);
-  if (mismatched_steps) {
-    std::fprintf(stderr, "ddp_probe: rank %d: parameters differed between ranks after %d of %d steps\n", kiln::dist::rank(),
-                 mismatched_steps, steps);
-    return 1;
+  const Options o{devices, die_at, timeout_s, stop_at, unused};
+  if (manual) {
+    ManualNet m(hidden, unused >= 0);
+    return run(m, data, val, o, out);
   }
-  if (kiln::dist::rank() == 0) torch::save(flat_params(m), out);
-  std::printf("ddp_probe: rank %d of %d: %d steps, ranks identical after every step\n", kiln::dist::rank(),
-              kiln::dist::world_size(), steps);
-  std::printf("ddp_probe: rank %d: synced=%.12g local=%.12g\n", kiln::dist::rank(), t.callback_metrics().at("synced"),
-              t.callback_metrics().at("local"));
-  return 0;
+  Net m(hidden, unused >= 0);
+  return run(m, data, val, o, out);
 } catch (const std::exception& e) {
   std::fprintf(stderr, "%s\n", e.what());
   return 1;

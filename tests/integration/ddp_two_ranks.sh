@@ -33,6 +33,13 @@ grep -q "rank 0 of 2: 7 steps" "$dir/stop0.out" && grep -q "rank 1 of 2: 7 steps
 grep -q "rank 1 of 2" "$dir/devices.out" || fail "--devices 2 did not start rank 1: $(cat "$dir/devices.out")"
 "$probe" --compare "$dir/devices.pt" "$dir/one.pt" || fail "--devices 2 differs from one rank"
 
+# manual optimization: manual_backward averages over the ranks (once per two accumulated batches)
+"$probe" --manual "$dir/manual_one.pt" > /dev/null || fail "manual optimization, one rank failed"
+"$probe" --manual --devices 2 "$dir/manual.pt" > "$dir/manual.out" || fail "manual optimization, --devices 2 failed"
+grep -q "rank 1 of 2: 48 steps, ranks identical" "$dir/manual.out" || fail "manual optimization: $(cat "$dir/manual.out")"
+"$probe" --compare "$dir/manual.pt" "$dir/manual_one.pt" || fail "manual optimization: two ranks differ from one rank"
+! "$probe" --compare "$dir/manual.pt" "$dir/one.pt" > /dev/null || fail "manual optimization ran the automatic loop"
+
 # a layer trained on rank 0 only: with find_unused_parameters the ranks stay identical; without
 # it rank 1 names the parameter that got no gradient
 P=$((20000 + RANDOM % 20000))

@@ -16,6 +16,12 @@
 
 namespace kiln {
 
+/// StepContext::manual_backward's options.
+struct BackwardOptions {
+  /// Under Strategy<DDP>: average the gradients over the ranks after this backward.
+  bool sync = true;
+};
+
 /// Passed to every step and module hook. Not a template, so user signatures stay plain:
 /// `torch::Tensor training_step(const Batch& batch, kiln::StepContext& ctx)`.
 class StepContext {
@@ -55,8 +61,11 @@ class StepContext {
   torch::optim::Optimizer& optimizer(std::size_t i = 0) { return *config(i).optimizer; }
   /// The i-th optimizer's scheduler, or nullptr.
   LRScheduler* lr_scheduler(std::size_t i = 0) { return config(i).lr_scheduler.get(); }
-  /// backward() through the precision policy (loss scaling etc.).
-  void manual_backward(const at::Tensor& loss) { backward_(precision_, loss); }
+  /// backward() through the precision policy (loss scaling etc.). Under Strategy<DDP> the
+  /// gradients are then averaged over the ranks, as Lightning's manual_backward does; give
+  /// `{.sync = false}` for backwards whose gradients only accumulate before a later synced one
+  /// (Lightning's no_backward_sync): the average of the sum is taken once, at the synced one.
+  void manual_backward(const at::Tensor& loss, const BackwardOptions& opt = {}) { backward_(owner_, loss, opt.sync); }
   /// Divides optimizer i's gradients by the loss scale (FP16Mixed; nothing otherwise): call it
   /// before clipping or inspecting gradients, at most once per optimizer step.
   void unscale_gradients(std::size_t i = 0) { unscale_(precision_, optimizer(i)); }
@@ -78,14 +87,15 @@ class StepContext {
     LogBuffer* logs = nullptr;
     std::vector<OptimizerConfig>* optimizers = nullptr;
     void* precision = nullptr;
-    void (*backward)(void*, const at::Tensor&) = nullptr;
+    void* owner = nullptr;  ///< the Trainer (backward also involves its strategy)
+    void (*backward)(void*, const at::Tensor&, bool sync) = nullptr;
     bool (*step)(void*, torch::optim::Optimizer&) = nullptr;
     void (*unscale)(void*, torch::optim::Optimizer&) = nullptr;
     int rank = 0, world_size = 1;
   };
   explicit StepContext(const Wiring& w)
       : state_(w.state), stage_(w.stage), logs_(w.logs), optimizers_(w.optimizers),
-        precision_(w.precision), backward_(w.backward), step_(w.step), unscale_(w.unscale), rank_(w.rank),
+        precision_(w.precision), owner_(w.owner), backward_(w.backward), step_(w.step), unscale_(w.unscale), rank_(w.rank),
         world_size_(w.world_size) {}
 
  private:
@@ -100,7 +110,8 @@ class StepContext {
   LogBuffer* logs_;
   std::vector<OptimizerConfig>* optimizers_;
   void* precision_;
-  void (*backward_)(void*, const at::Tensor&);
+  void* owner_;
+  void (*backward_)(void*, const at::Tensor&, bool);
   bool (*step_)(void*, torch::optim::Optimizer&);
   void (*unscale_)(void*, torch::optim::Optimizer&);
   int rank_, world_size_;
