@@ -3,8 +3,8 @@
 // Trainer<Net, Strategy<DDP>>. Alone it takes batches of 2B; as two ranks (RANK, WORLD_SIZE=2)
 // each takes its half of every batch (rank r: rows r*B..(r+1)*B), the same data order. After
 // every optimizer step it checks all ranks hold bit-identical parameters. Rank 0 saves the final
-// parameters to OUT. `ddp_probe --compare A B` prints the largest difference and exits 1 above 1e-5.
-// --manual: the same with manual optimization (manual_backward, an optimizer step every second
+// parameters to OUT. `ddp_probe --compare A B [TOL]` prints the largest difference and exits 1 above TOL (1e-5).
+// --fp64: the same under Precision<FP64>. --manual: the same with manual optimization (manual_backward, an optimizer step every second
 // batch, the first backward with {.sync = false}). --die-at S / --die-in-val N: rank --die-rank
 // (default 1) kills itself after train step S / at its N-th validation step.
 #include <csignal>
@@ -18,6 +18,7 @@
 
 #include <kiln/callbacks/lambda_callback.hpp>
 #include <kiln/dist.hpp>
+#include <kiln/precision/fp64.hpp>
 #include <kiln/strategy/ddp.hpp>
 #include <kiln/trainer.hpp>
 
@@ -95,7 +96,7 @@ struct Options {
   int64_t devices, die_at, timeout_s, stop_at, unused;
 };
 
-template <class M>
+template <class M, class Precision = kiln::FP32>
 int run(M& m, MyHalves& data, MyHalves& val, const Options& o, const std::string& out) {
   int mismatched_steps = 0, steps = 0;
   auto same = kiln::lambda_callback([&](const kiln::event::train_batch_end&, auto& t) {
@@ -105,7 +106,7 @@ int run(M& m, MyHalves& data, MyHalves& val, const Options& o, const std::string
     if (steps == o.die_at && kiln::dist::rank() == die_rank) std::raise(SIGKILL);
     if (steps == o.stop_at && kiln::dist::rank() == 1) t.state().request_stop("rank 1 asked to stop");
   });
-  kiln::Trainer<M, kiln::Strategy<kiln::DDP>, kiln::Loggers<>, kiln::Callbacks<decltype(same)>> t(
+  kiln::Trainer<M, kiln::Strategy<kiln::DDP>, kiln::Precision<Precision>, kiln::Loggers<>, kiln::Callbacks<decltype(same)>> t(
       {.max_epochs = 2, .enable_progress_bar = false, .devices = o.devices}, same,
       kiln::DDP{.timeout = std::chrono::seconds(o.timeout_s), .find_unused_parameters = o.unused == 1});
   t.fit(m, data, val);
@@ -125,16 +126,16 @@ int run(M& m, MyHalves& data, MyHalves& val, const Options& o, const std::string
 
 int main(int argc, char** argv) try {
   torch::set_num_threads(1);
-  if (argc == 4 && std::string(argv[1]) == "--compare") {
+  if ((argc == 4 || argc == 5) && std::string(argv[1]) == "--compare") {
     torch::Tensor a, b;
     torch::load(a, argv[2]);
     torch::load(b, argv[3]);
-    const double diff = (a - b).abs().max().item<double>();
-    std::printf("ddp_probe: largest parameter difference, two ranks vs one: %.3g\n", diff);
-    return diff <= 1e-5 ? 0 : 1;
+    const double diff = (a - b).abs().max().item<double>(), tolerance = argc == 5 ? std::atof(argv[4]) : 1e-5;
+    std::printf("ddp_probe: largest parameter difference, two ranks vs one: %.3g (tolerance %.3g)\n", diff, tolerance);
+    return a.scalar_type() == b.scalar_type() && diff <= tolerance ? 0 : 1;
   }
   int64_t devices = 1, die_at = -1, hidden = 32, timeout_s = 60, stop_at = -1, unused = -1;
-  bool manual = false;
+  bool manual = false, fp64 = false;
   std::string out;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -146,12 +147,13 @@ int main(int argc, char** argv) try {
     else if (a == "--stop-at") stop_at = value();
     else if (a == "--unused") unused = value();
     else if (a == "--manual") manual = true;
+    else if (a == "--fp64") fp64 = true;
     else if (a == "--die-rank") die_rank = static_cast<int>(value());
     else if (a == "--die-in-val") die_in_val = value();
     else out = a;
   }
   if (out.empty()) {
-    std::fprintf(stderr, "usage: ddp_probe [--devices N] [--die-at STEP] [--die-in-val N] [--die-rank R] [--hidden H] [--timeout S] [--manual] OUT | ddp_probe --compare A B\n");
+    std::fprintf(stderr, "usage: ddp_probe [--devices N] [--die-at STEP] [--die-in-val N] [--die-rank R] [--hidden H] [--timeout S] [--manual] [--fp64] OUT | ddp_probe --compare A B [TOL]\n");
     return 2;
   }
   torch::manual_seed(1234);
@@ -171,6 +173,10 @@ int main(int argc, char** argv) try {
   if (manual) {
     ManualNet m(hidden, unused >= 0);
     return run(m, data, val, o, out);
+  }
+  if (fp64) {  // the precision casts the module after DDP has bucketed its parameters
+    Net m(hidden, unused >= 0);
+    return run<Net, kiln::FP64>(m, data, val, o, out);
   }
   Net m(hidden, unused >= 0);
   return run(m, data, val, o, out);

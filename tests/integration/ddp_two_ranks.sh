@@ -40,6 +40,12 @@ grep -q "rank 1 of 2: 48 steps, ranks identical" "$dir/manual.out" || fail "manu
 "$probe" --compare "$dir/manual.pt" "$dir/manual_one.pt" || fail "manual optimization: two ranks differ from one rank"
 ! "$probe" --compare "$dir/manual.pt" "$dir/one.pt" > /dev/null || fail "manual optimization ran the automatic loop"
 
+# a precision that casts the module (FP64) after DDP bucketed its parameters
+"$probe" --fp64 "$dir/fp64_one.pt" > /dev/null || fail "FP64, one rank failed"
+"$probe" --fp64 --devices 2 "$dir/fp64.pt" > "$dir/fp64.out" || fail "FP64, --devices 2 failed"
+# within 1e-12: gradients all-reduced in float instead of double would be ~1e-8 off
+"$probe" --compare "$dir/fp64.pt" "$dir/fp64_one.pt" 1e-12 || fail "FP64: two ranks differ from one rank"
+
 # a layer trained on rank 0 only: with find_unused_parameters the ranks stay identical; without
 # it rank 1 names the parameter that got no gradient
 P=$((20000 + RANDOM % 20000))

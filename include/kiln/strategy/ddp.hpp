@@ -36,8 +36,11 @@ struct DDP {
   /// small all_reduce per step agrees which gradients exist. Off: every parameter that needs a
   /// gradient must get one on every rank, else a kiln::Error names it.
   bool find_unused_parameters = false;
-  /// Gradients are averaged in buckets of about this many MiB (one all_reduce each).
+  /// Gradients are averaged in buckets (one all_reduce each) that close once they hold this
+  /// many MiB; the first, which backward fills first, closes at first_bucket_cap_mb, so its
+  /// all_reduce starts early (PyTorch's DDP has the same two defaults).
   std::size_t bucket_cap_mb = 25;
+  double first_bucket_cap_mb = 1;
   /// Start a bucket's all_reduce as soon as backward has filled it, overlapping communication
   /// with the rest of backward; off (and with find_unused_parameters): all buckets after backward.
   bool overlap = true;
@@ -83,8 +86,9 @@ class StrategyImpl<DDP> {
     }
     // With unused parameters a bucket may fill on one rank and not on another; the buckets then
     // all start after backward, in one order on every rank (Gloo pairs collectives by order).
-    buckets_ = detail::GradBuckets::make(std::move(params), std::move(names), opt_.bucket_cap_mb << 20,
-                                         opt_.overlap && !opt_.find_unused_parameters);
+    buckets_ = detail::GradBuckets::make(std::move(params), std::move(names),
+                                         static_cast<std::size_t>(opt_.first_bucket_cap_mb * double(1 << 20)),
+                                         opt_.bucket_cap_mb << 20, opt_.overlap && !opt_.find_unused_parameters);
   }
 
   /// Called before each backward: `sync` when an optimizer step follows (gradients are then

@@ -17,28 +17,31 @@
 
 namespace kiln::detail {
 
-/// Parameters grouped into buckets of about `cap` bytes (one dtype each), in reverse order of
-/// registration, the order in which backward usually produces their gradients. With `overlap`,
+/// Parameters grouped into buckets (one dtype each), in reverse order of registration, the order
+/// in which backward usually produces their gradients. A bucket closes once it holds `cap` bytes
+/// (`first_cap` for the first), as PyTorch's DDP does: a small first bucket can start
+/// communicating while the earlier, often costlier layers still run backward. With `overlap`,
 /// a hook after each parameter's gradient accumulation counts the bucket down; a full bucket's
 /// all_reduce starts at once (buckets start in index order on every rank, as Gloo needs) and
 /// runs while backward goes on. finish() waits for them and writes the averages back; buckets
 /// not started (a gradient missing) are reduced there.
 class GradBuckets {
  public:
-  GradBuckets(std::vector<at::Tensor> params, std::vector<std::string> names, std::size_t cap, bool overlap)
+  GradBuckets(std::vector<at::Tensor> params, std::vector<std::string> names, std::size_t first_cap, std::size_t cap,
+              bool overlap)
       : params_(std::move(params)), names_(std::move(names)), overlap_(overlap) {
-    std::vector<std::size_t> order;
-    for (std::size_t i = params_.size(); i-- > 0;)
-      if (params_[i].requires_grad()) order.push_back(i);
     std::size_t bytes = 0;
-    for (auto i : order) {
+    bool open = false;
+    for (std::size_t i = params_.size(); i-- > 0;) {
       const auto& p = params_[i];
-      if (buckets_.empty() || bytes + p.nbytes() > cap || p.scalar_type() != params_[buckets_.back().members.front()].scalar_type()) {
+      if (!p.requires_grad()) continue;
+      if (!open || p.scalar_type() != params_[buckets_.back().members.front()].scalar_type()) {
         buckets_.emplace_back();
         bytes = 0;
       }
       buckets_.back().members.push_back(i);
       bytes += p.nbytes();
+      open = bytes < (buckets_.size() == 1 ? first_cap : cap);
     }
     bucket_of_.assign(params_.size(), -1);
     for (std::size_t b = 0; b < buckets_.size(); ++b)
@@ -47,9 +50,9 @@ class GradBuckets {
   }
   /// Buckets with their hooks; a hook holds the buckets weakly, so buckets replaced by a later
   /// setup leave only inert hooks behind.
-  static std::shared_ptr<GradBuckets> make(std::vector<at::Tensor> params, std::vector<std::string> names, std::size_t cap,
-                                           bool overlap) {
-    auto b = std::make_shared<GradBuckets>(std::move(params), std::move(names), cap, overlap);
+  static std::shared_ptr<GradBuckets> make(std::vector<at::Tensor> params, std::vector<std::string> names,
+                                           std::size_t first_cap, std::size_t cap, bool overlap) {
+    auto b = std::make_shared<GradBuckets>(std::move(params), std::move(names), first_cap, cap, overlap);
     if (overlap) {
       for (std::size_t i = 0; i < b->params_.size(); ++i) {
         if (b->bucket_of_[i] < 0) continue;
