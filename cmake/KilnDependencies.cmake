@@ -29,3 +29,34 @@ if(NOT DEFINED KILN_HAS_GLOO)
     set(KILN_HAS_GLOO 0 CACHE INTERNAL "")
   endif()
 endif()
+
+# c10d's NCCL process group (Strategy<DDP> on CUDA) compiles only against a LibTorch built with
+# CUDA and NCCL: its header is guarded by USE_C10D_NCCL and includes nccl.h. Where LibTorch has
+# no torch_cuda target (Debian's CPU build) the probe is skipped; elsewhere one probe compile
+# decides. -DKILN_HAS_NCCL=0|1 overrides it.
+if(NOT DEFINED KILN_HAS_NCCL)
+  set(KILN_HAS_NCCL 0 CACHE INTERNAL "")
+  if(TARGET torch_cuda)
+    include(CheckCXXSourceCompiles)
+    find_path(KILN_NCCL_INCLUDE_DIR nccl.h HINTS ENV NCCL_ROOT ENV NCCL_HOME ENV CUDA_HOME PATH_SUFFIXES include)
+    set(CMAKE_REQUIRED_INCLUDES ${TORCH_INCLUDE_DIRS})
+    if(KILN_NCCL_INCLUDE_DIR)
+      list(APPEND CMAKE_REQUIRED_INCLUDES ${KILN_NCCL_INCLUDE_DIR})
+    endif()
+    set(CMAKE_REQUIRED_DEFINITIONS -DUSE_C10D_NCCL=1)
+    set(CMAKE_REQUIRED_FLAGS "-std=c++20")
+    set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)  # compile only: linking CUDA is not in question
+    check_cxx_source_compiles([[
+      #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+      auto kiln_probe() { return c10d::ProcessGroupNCCL::Options::create(); }
+      int main() { return 0; }]] KILN_NCCL_COMPILES)
+    unset(CMAKE_TRY_COMPILE_TARGET_TYPE)
+    unset(CMAKE_REQUIRED_FLAGS)
+    unset(CMAKE_REQUIRED_DEFINITIONS)
+    unset(CMAKE_REQUIRED_INCLUDES)
+    if(KILN_NCCL_COMPILES)
+      set(KILN_HAS_NCCL 1 CACHE INTERNAL "")
+    endif()
+  endif()
+endif()
+message(STATUS "kiln: Gloo process group ${KILN_HAS_GLOO}, NCCL process group ${KILN_HAS_NCCL}")

@@ -13,6 +13,10 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/version.h>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#endif
 
 #include <kiln/core/error.hpp>
 #include <kiln/strategy/environment.hpp>
@@ -26,17 +30,35 @@ namespace kiln::dist {
 enum class ReduceOp { sum, mean, min, max, product };
 
 namespace detail {
+// LibTorch 2 made the Gloo and NCCL groups c10d::Backend implementations (1.x: ProcessGroup
+// ones); both have the collectives kiln calls, with the same signatures.
+#if TORCH_VERSION_MAJOR >= 2
+using Group = c10d::Backend;
+#else
+using Group = c10d::ProcessGroup;
+#endif
 struct GroupSlot {
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<Group> group;
   c10::intrusive_ptr<c10d::Store> store;  ///< the rendezvous store (for the roll call below)
   ProcessEnvironment env;
+  /// Where the group's collectives run: CPU for Gloo, this rank's GPU for NCCL.
+  at::Device device{at::kCPU};
   int failures = 0;
 };
 inline GroupSlot& slot() {
   static GroupSlot s;
   return s;
 }
-inline c10d::ProcessGroup& group() { return *slot().group; }
+inline Group& group() { return *slot().group; }
+
+/// The tensor a collective runs on: `t` itself when it is contiguous and on the group's device,
+/// else a contiguous copy there (NCCL takes CUDA tensors only, so CPU values such as the stop
+/// flags travel to this rank's GPU and back).
+inline at::Tensor staged(const at::Tensor& t) {
+  const auto& d = slot().device;
+  if (!d.is_cpu() && t.device() != d) return t.to(d).contiguous();
+  return t.is_contiguous() ? t : t.contiguous();
+}
 
 inline c10d::ReduceOp to_c10d(ReduceOp op) {
   switch (op) {
@@ -98,7 +120,7 @@ inline at::Tensor all_reduce(at::Tensor t, ReduceOp op = ReduceOp::sum) {
   const bool integral = !at::isFloatingType(t.scalar_type()) && !at::isComplexType(t.scalar_type());
   if (op == ReduceOp::mean && integral)
     throw Error(fmt::format("kiln: dist::all_reduce(mean) needs a floating-point tensor, got {}", c10::toString(t.scalar_type())));
-  std::vector<at::Tensor> ts{t.is_contiguous() ? t : t.contiguous()};
+  std::vector<at::Tensor> ts{detail::staged(t)};
   c10d::AllreduceOptions o;
   o.reduceOp = detail::to_c10d(op);
   detail::wait(detail::group().allreduce(ts, o), "dist::all_reduce");
@@ -125,9 +147,9 @@ inline std::vector<at::Tensor> all_gather(const at::Tensor& t) {
   if (dims > 7) throw Error(fmt::format("kiln: dist::all_gather takes tensors of up to 7 dimensions, got {}", dims));
   shape[0] = dims;
   for (int64_t d = 0; d < dims; ++d) shape[d + 1] = t.size(d);
+  std::vector<at::Tensor> shape_in{detail::staged(shape)};
   std::vector<std::vector<at::Tensor>> shapes_out(1);
-  for (int r = 0; r < n; ++r) shapes_out[0].push_back(at::empty_like(shape));
-  std::vector<at::Tensor> shape_in{shape};
+  for (int r = 0; r < n; ++r) shapes_out[0].push_back(at::empty_like(shape_in[0]));
   detail::wait(detail::group().allgather(shapes_out, shape_in), "dist::all_gather (shapes)");
   std::vector<std::vector<int64_t>> sizes;
   int64_t max0 = 0;
@@ -144,19 +166,22 @@ inline std::vector<at::Tensor> all_gather(const at::Tensor& t) {
   if (!agree)
     throw Error(fmt::format("kiln: dist::all_gather needs the same shape after the first dimension on every "
                             "rank; the ranks have {}", sizes));
-  at::Tensor in = t.contiguous();
+  at::Tensor in = detail::staged(t);
   if (dims > 0 && t.size(0) < max0) {
     auto padded_shape = t.sizes().vec();
     padded_shape[0] = max0;
-    in = at::zeros(padded_shape, t.options());
-    in.narrow(0, 0, t.size(0)).copy_(t);
+    auto padded = at::zeros(padded_shape, in.options());
+    padded.narrow(0, 0, t.size(0)).copy_(in);
+    in = padded;
   }
   std::vector<std::vector<at::Tensor>> out(1);
   for (int r = 0; r < n; ++r) out[0].push_back(at::empty_like(in));
   std::vector<at::Tensor> ins{in};
   detail::wait(detail::group().allgather(out, ins), "dist::all_gather");
-  if (dims > 0)
-    for (int r = 0; r < n; ++r) out[0][r] = out[0][r].narrow(0, 0, sizes[r][0]);
+  for (int r = 0; r < n; ++r) {
+    if (dims > 0) out[0][r] = out[0][r].narrow(0, 0, sizes[r][0]);
+    if (out[0][r].device() != device) out[0][r] = out[0][r].to(device);  // back where `t` was
+  }
   return std::move(out[0]);
 }
 
@@ -165,7 +190,7 @@ inline at::Tensor broadcast(at::Tensor t, int src = 0) {
   if (!is_initialized() || world_size() == 1) return t;
   if (src < 0 || src >= world_size())
     throw Error(fmt::format("kiln: dist::broadcast from rank {}, but the ranks are 0..{}", src, world_size() - 1));
-  std::vector<at::Tensor> ts{t.is_contiguous() ? t : t.contiguous()};
+  std::vector<at::Tensor> ts{detail::staged(t)};
   c10d::BroadcastOptions o;
   o.rootRank = src;
   detail::wait(detail::group().broadcast(ts, o), "dist::broadcast");

@@ -53,17 +53,22 @@ class StrategyImpl<DDP> {
   explicit StrategyImpl(DDP o) : opt_(o) {}
 
   void setup(const TrainerConfig& config) {
-    if (!dist::is_initialized()) {
-      if (process_environment().world_size == 1 && config.devices > 1 && !std::getenv("KILN_LAUNCHED"))
-        detail::launch_local_ranks(static_cast<int>(config.devices));  // kiln's own launcher: this process is rank 0
-      dist::init_process_group({.timeout = opt_.timeout});  // a no-op for a world of one
-    }
     const bool cuda = torch::cuda::is_available();
     if (config.accelerator == "cuda" && !cuda)
       throw Error("kiln: TrainerConfig.accelerator is \"cuda\" but no CUDA device is available");
-    if (config.accelerator == "cuda" || (config.accelerator == "auto" && cuda))
-      throw Error("kiln: Strategy<DDP> on CUDA needs the NCCL process group, which this build lacks; use accelerator = \"cpu\"");
-    device_ = torch::Device(torch::kCPU);
+    const bool on_gpu = config.accelerator == "cuda" || (config.accelerator == "auto" && cuda);
+#if !KILN_HAS_NCCL
+    if (on_gpu)
+      throw Error("kiln: Strategy<DDP> on CUDA needs the NCCL process group, and kiln was configured against a "
+                  "LibTorch without NCCL (KILN_HAS_NCCL is 0); use accelerator = \"cpu\"");
+#endif
+    if (!dist::is_initialized()) {
+      if (process_environment().world_size == 1 && config.devices > 1 && !std::getenv("KILN_LAUNCHED"))
+        detail::launch_local_ranks(static_cast<int>(config.devices));  // kiln's own launcher: this process is rank 0
+      // a no-op for a world of one; NCCL also makes cuda:LOCAL_RANK this process's device
+      dist::init_process_group({.backend = on_gpu ? "nccl" : "gloo", .timeout = opt_.timeout});
+    }
+    device_ = on_gpu ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist::local_rank())) : torch::Device(torch::kCPU);
     channels_last_ = config.cpu_channels_last;
   }
   torch::Device device() const { return device_; }
@@ -111,8 +116,15 @@ class StrategyImpl<DDP> {
     buckets_->finish(global);
   }
 
+  /// As SingleDevice: the batch itself on CPU, else a copy on this rank's GPU.
   template <class Batch, class F>
   decltype(auto) with_batch_on_device(Batch& batch, F&& f) {
+    if constexpr (detail::is_tensor_tree<Batch>) {
+      if (!device_.is_cpu()) {
+        auto moved = detail::move_tree(batch, device_);
+        return f(moved);
+      }
+    }
     return f(batch);
   }
   int rank() const { return dist::rank(); }

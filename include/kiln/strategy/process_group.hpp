@@ -12,6 +12,10 @@
 #if KILN_HAS_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
+#if KILN_HAS_NCCL  // set by kiln's CMake where LibTorch was built with CUDA and NCCL
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <kiln/core/error.hpp>
 #include <kiln/strategy/collectives.hpp>
@@ -22,6 +26,7 @@ namespace kiln::dist {
 /// How to join the other ranks. Unset fields come from the launcher's environment (MASTER_ADDR,
 /// MASTER_PORT; RANK/WORLD_SIZE/LOCAL_RANK or their mpirun/SLURM equivalents).
 struct GroupOptions {
+  /// "gloo" (CPU tensors) or "nccl" (CUDA tensors; this rank's GPU is cuda:LOCAL_RANK).
   std::string backend = "gloo";
   std::string master_addr;   ///< default: $MASTER_ADDR, else 127.0.0.1
   int master_port = 0;       ///< default: $MASTER_PORT, else 29500
@@ -54,9 +59,14 @@ inline void init_process_group(const GroupOptions& opt = {}) {
       port = 10000 + job % 10000;
   }
   if (port < 1 || port > 65535) throw Error(fmt::format("kiln: MASTER_PORT {} is not a TCP port", port));
-  if (opt.backend != "gloo")
-    throw Error(fmt::format("kiln: dist backend \"{}\" is not available in this build (gloo is)", opt.backend));
-#if KILN_HAS_GLOO
+  if (opt.backend != "gloo" && opt.backend != "nccl")
+    throw Error(fmt::format("kiln: dist backend \"{}\" is unknown (gloo and nccl are kiln's)", opt.backend));
+#if !KILN_HAS_NCCL
+  if (opt.backend == "nccl")
+    throw Error("kiln: dist backend \"nccl\" is not available: kiln was configured against a LibTorch without "
+                "CUDA and NCCL (KILN_HAS_NCCL is 0)");
+#endif
+#if KILN_HAS_GLOO || KILN_HAS_NCCL
   c10::intrusive_ptr<c10d::Store> store;
   try {
     c10d::TCPStoreOptions so;
@@ -89,6 +99,28 @@ inline void init_process_group(const GroupOptions& opt = {}) {
     throw Error(fmt::format("kiln: rank {} of {}: the other ranks did not all join the rendezvous at {}:{} within the "
                             "timeout: {}", env.rank, env.world_size, addr, port, std::string(e.what()).substr(0, 200)));
   }
+  auto prefixed = c10::make_intrusive<c10d::PrefixStore>("kiln/" + opt.backend, store);
+#if KILN_HAS_NCCL
+  if (opt.backend == "nccl") {
+    try {
+      const int gpus = static_cast<int>(c10::cuda::device_count());
+      if (env.local_rank >= gpus)
+        throw Error(fmt::format("LOCAL_RANK {} but this host has {} GPU{}", env.local_rank, gpus, gpus == 1 ? "" : "s"));
+      c10::cuda::set_device(static_cast<c10::DeviceIndex>(env.local_rank));
+      auto no = c10d::ProcessGroupNCCL::Options::create();
+      no->timeout = opt.timeout;
+      detail::slot().group = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, env.rank, env.world_size, no);
+      detail::slot().device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
+      detail::slot().env = env;
+      detail::slot().store = store;
+    } catch (const std::exception& e) {
+      throw Error(fmt::format("kiln: rank {} of {} could not start the nccl process group ({}:{}): {}", env.rank,
+                              env.world_size, addr, port, e.what()));
+    }
+    return;
+  }
+#endif
+#if KILN_HAS_GLOO
   try {
     auto go = c10d::ProcessGroupGloo::Options::create();
     go->timeout = opt.timeout;
@@ -96,7 +128,6 @@ inline void init_process_group(const GroupOptions& opt = {}) {
     const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
     go->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
                                             : c10d::ProcessGroupGloo::createDefaultDevice());
-    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("kiln/gloo", store);
     detail::slot().group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, env.rank, env.world_size, go);
     detail::slot().env = env;
     detail::slot().store = store;
@@ -104,6 +135,9 @@ inline void init_process_group(const GroupOptions& opt = {}) {
     throw Error(fmt::format("kiln: rank {} of {} could not start the gloo process group ({}:{}): {}", env.rank,
                             env.world_size, addr, port, e.what()));
   }
+#else
+  throw Error("kiln: this LibTorch build was configured without Gloo (libgloo-dev), so no CPU process group");
+#endif
 #else
   throw Error("kiln: this LibTorch build was configured without Gloo (libgloo-dev), so no process group");
 #endif
