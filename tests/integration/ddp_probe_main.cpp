@@ -17,6 +17,7 @@
 #include <torch/torch.h>
 
 #include <kiln/callbacks/lambda_callback.hpp>
+#include <kiln/callbacks/model_checkpoint.hpp>
 #include <kiln/dist.hpp>
 #include <kiln/precision/fp64.hpp>
 #include <kiln/strategy/ddp.hpp>
@@ -50,6 +51,8 @@ struct Net : torch::nn::Module {
   void validation_step(const Batch& b, kiln::StepContext& ctx) {
     if (++val_steps == die_in_val && kiln::dist::rank() == die_rank) std::raise(SIGKILL);
     ctx.log("val/loss", loss(b), {.sync_dist = true});
+    // not synced, improving every epoch on rank 0 only: ModelCheckpoint must still take one decision
+    ctx.log("rank_score", kiln::dist::rank() == 0 ? double(ctx.epoch()) : -double(ctx.epoch()));
   }
   kiln::OptimizerConfig configure_optimizers() {
     return {.optimizer = std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(1e-2))};
@@ -106,8 +109,11 @@ int run(M& m, MyHalves& data, MyHalves& val, const Options& o, const std::string
     if (steps == o.die_at && kiln::dist::rank() == die_rank) std::raise(SIGKILL);
     if (steps == o.stop_at && kiln::dist::rank() == 1) t.state().request_stop("rank 1 asked to stop");
   });
-  kiln::Trainer<M, kiln::Strategy<kiln::DDP>, kiln::Precision<Precision>, kiln::Loggers<>, kiln::Callbacks<decltype(same)>> t(
-      {.max_epochs = 2, .enable_progress_bar = false, .devices = o.devices}, same,
+  kiln::ModelCheckpoint ckpt({.dirpath = out + ".ckpt", .filename = "epoch={epoch}", .monitor = "rank_score",
+                              .mode = "max", .save_top_k = 1});
+  kiln::Trainer<M, kiln::Strategy<kiln::DDP>, kiln::Precision<Precision>, kiln::Loggers<>,
+                kiln::Callbacks<decltype(same), kiln::ModelCheckpoint>> t(
+      {.max_epochs = 2, .enable_progress_bar = false, .devices = o.devices}, same, ckpt,
       kiln::DDP{.timeout = std::chrono::seconds(o.timeout_s), .find_unused_parameters = o.unused == 1});
   t.fit(m, data, val);
   if (mismatched_steps) {

@@ -32,6 +32,8 @@ grep -q "rank 0 of 2: 7 steps" "$dir/stop0.out" && grep -q "rank 1 of 2: 7 steps
 "$probe" --devices 2 "$dir/devices.pt" > "$dir/devices.out" || fail "--devices 2 failed"
 grep -q "rank 1 of 2" "$dir/devices.out" || fail "--devices 2 did not start rank 1: $(cat "$dir/devices.out")"
 "$probe" --compare "$dir/devices.pt" "$dir/one.pt" || fail "--devices 2 differs from one rank"
+# ModelCheckpoint(save_top_k=1) on a value that improves on rank 0 only: rank 0's decisions hold
+[[ $(ls "$dir/devices.pt.ckpt") == "epoch=1.pt" ]] || fail "ModelCheckpoint under DDP kept: $(ls "$dir/devices.pt.ckpt")"
 
 # manual optimization: manual_backward averages over the ranks (once per two accumulated batches)
 "$probe" --manual "$dir/manual_one.pt" > /dev/null || fail "manual optimization, one rank failed"

@@ -200,6 +200,16 @@ class ModelCheckpoint {
       if (it == m.end())
         throw Error(fmt::format("kiln: ModelCheckpoint monitors \"{}\", which was not logged (logged: {})", *opt_.monitor, names(m)));
       score = it->second;
+      // Under DDP every rank follows rank 0's score (rank 0 writes and keeps the files), so all
+      // take the same branch into save_checkpoint, whose barrier would otherwise pair with
+      // another collective when a monitored value is not synced.
+      if constexpr (requires(at::Tensor& x) { t.strategy().broadcast_from_zero(x); }) {
+        if (t.strategy().world_size() > 1) {
+          auto v = at::scalar_tensor(*score, at::kDouble);
+          t.strategy().broadcast_from_zero(v);
+          score = v.item<double>();
+        }
+      }
     }
     if (opt_.save_top_k != 0 && (!opt_.monitor || (!std::isnan(*score) && improves(*score)))) {
       // The bookkeeping is updated before the write, so the file records itself as kept (a new

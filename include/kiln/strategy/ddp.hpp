@@ -136,6 +136,8 @@ class StrategyImpl<DDP> {
   static void reduce_for_logs(at::Tensor& t, Reduce r) {
     dist::all_reduce(t, r == Reduce::max ? dist::ReduceOp::max : r == Reduce::min ? dist::ReduceOp::min : dist::ReduceOp::sum);
   }
+  /// Rank 0's `t` on every rank, in place (ModelCheckpoint follows rank 0's score with it).
+  void broadcast_from_zero(at::Tensor& t) { dist::broadcast(t, 0); }
   /// Element-wise max over the ranks, in place (the loops agree on stop decisions with it).
   void all_reduce_max(at::Tensor& t) { dist::all_reduce(t, dist::ReduceOp::max); }
   const DDP& options() const { return opt_; }
