@@ -344,6 +344,7 @@ class Trainer {
   /// every logger that has log_hyperparams (after setup: loggers learn their folder there).
   void setup_stage(Stage stage) {
     emit(event::setup{stage});
+    share_log_dir();
     if constexpr (requires(const Module& m) { { m.hparams() } -> std::convertible_to<HParams>; }) {
       if (!module_ || !logging_enabled() || !is_global_zero()) return;
       const HParams hp = module_->hparams();
@@ -355,12 +356,31 @@ class Trainer {
   /// Where this run's files go: the first logger's log_dir() (e.g. lightning_logs/version_N),
   /// else default_root_dir (Lightning's trainer.log_dir).
   std::filesystem::path log_dir() {
+    if (shared_log_dir_) return *shared_log_dir_;
     std::optional<std::filesystem::path> dir;
     if (logging_enabled())
       std::apply([&](auto&... l) {
         ([&] { if constexpr (requires { l.log_dir(); }) if (!dir) dir = l.log_dir(); }(), ...);
       }, loggers_);
     return dir.value_or(config_.default_root_dir);
+  }
+  /// Under DDP every rank takes rank 0's log_dir() (as Lightning broadcasts it): each rank's
+  /// loggers chose version_N by listing the folder, and rank 0 may have made its own first, so
+  /// checkpoint paths (ModelCheckpoint's last/best, Timer's last.pt) could differ between ranks.
+  /// Called by every rank after the setup event.
+  void share_log_dir() {
+    if constexpr (requires(at::Tensor& x) { strategy_.broadcast_from_zero(x); }) {
+      if (strategy_.world_size() == 1) return;
+      shared_log_dir_.reset();
+      const std::string mine = log_dir().string();
+      auto n = at::scalar_tensor(static_cast<std::int64_t>(mine.size()), at::kLong);
+      strategy_.broadcast_from_zero(n);
+      auto bytes = at::zeros({n.item<std::int64_t>()}, at::kByte);
+      if (is_global_zero()) std::copy(mine.begin(), mine.end(), bytes.data_ptr<std::uint8_t>());
+      strategy_.broadcast_from_zero(bytes);
+      const auto* p = bytes.data_ptr<std::uint8_t>();
+      shared_log_dir_ = std::string(p, p + bytes.numel());
+    }
   }
   /// Flushes every logger.
   void save_loggers() {
@@ -616,6 +636,7 @@ class Trainer {
   std::optional<detail::ResumePoint> resume_;  ///< set by a ckpt_path, applied by the fit loop
   std::optional<std::string> stop_request_;  ///< see stop_with_checkpoint
   bool notice_said_ = false;        ///< the precision's setup notice is said once per Trainer
+  std::optional<std::filesystem::path> shared_log_dir_;  ///< rank 0's log_dir() under DDP (share_log_dir)
 };
 
 }  // namespace kiln

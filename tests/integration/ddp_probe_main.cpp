@@ -19,6 +19,7 @@
 #include <kiln/callbacks/lambda_callback.hpp>
 #include <kiln/callbacks/model_checkpoint.hpp>
 #include <kiln/dist.hpp>
+#include <kiln/loggers/csv_logger.hpp>
 #include <kiln/precision/fp64.hpp>
 #include <kiln/strategy/ddp.hpp>
 #include <kiln/trainer.hpp>
@@ -97,6 +98,7 @@ torch::Tensor flat_params(Net& m) {
 }
 struct Options {
   int64_t devices, die_at, timeout_s, stop_at, unused;
+  std::string logs;  ///< default_root_dir: OUT.logs, or --logs DIR
 };
 
 template <class M, class Precision = kiln::FP32>
@@ -111,9 +113,9 @@ int run(M& m, MyHalves& data, MyHalves& val, const Options& o, const std::string
   });
   kiln::ModelCheckpoint ckpt({.dirpath = out + ".ckpt", .filename = "epoch={epoch}", .monitor = "rank_score",
                               .mode = "max", .save_top_k = 1});
-  kiln::Trainer<M, kiln::Strategy<kiln::DDP>, kiln::Precision<Precision>, kiln::Loggers<>,
+  kiln::Trainer<M, kiln::Strategy<kiln::DDP>, kiln::Precision<Precision>, kiln::Loggers<kiln::CsvLogger>,
                 kiln::Callbacks<decltype(same), kiln::ModelCheckpoint>> t(
-      {.max_epochs = 2, .enable_progress_bar = false, .devices = o.devices}, same, ckpt,
+      {.max_epochs = 2, .default_root_dir = o.logs, .enable_progress_bar = false, .devices = o.devices}, same, ckpt,
       kiln::DDP{.timeout = std::chrono::seconds(o.timeout_s), .find_unused_parameters = o.unused == 1});
   t.fit(m, data, val);
   if (mismatched_steps) {
@@ -126,6 +128,7 @@ int run(M& m, MyHalves& data, MyHalves& val, const Options& o, const std::string
               kiln::dist::world_size(), steps);
   std::printf("ddp_probe: rank %d: synced=%.12g local=%.12g\n", kiln::dist::rank(), t.callback_metrics().at("synced"),
               t.callback_metrics().at("local"));
+  std::printf("ddp_probe: rank %d: log_dir %s\n", kiln::dist::rank(), t.log_dir().c_str());
   return 0;
 }
 }  // namespace
@@ -142,7 +145,7 @@ int main(int argc, char** argv) try {
   }
   int64_t devices = 1, die_at = -1, hidden = 32, timeout_s = 60, stop_at = -1, unused = -1;
   bool manual = false, fp64 = false;
-  std::string out;
+  std::string out, logs;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&] { return i + 1 < argc ? std::atoll(argv[++i]) : -1; };
@@ -153,13 +156,14 @@ int main(int argc, char** argv) try {
     else if (a == "--stop-at") stop_at = value();
     else if (a == "--unused") unused = value();
     else if (a == "--manual") manual = true;
+    else if (a == "--logs" && i + 1 < argc) logs = argv[++i];
     else if (a == "--fp64") fp64 = true;
     else if (a == "--die-rank") die_rank = static_cast<int>(value());
     else if (a == "--die-in-val") die_in_val = value();
     else out = a;
   }
   if (out.empty()) {
-    std::fprintf(stderr, "usage: ddp_probe [--devices N] [--die-at STEP] [--die-in-val N] [--die-rank R] [--hidden H] [--timeout S] [--manual] [--fp64] OUT | ddp_probe --compare A B [TOL]\n");
+    std::fprintf(stderr, "usage: ddp_probe [--devices N] [--die-at STEP] [--die-in-val N] [--die-rank R] [--hidden H] [--timeout S] [--manual] [--fp64] [--logs DIR] OUT | ddp_probe --compare A B [TOL]\n");
     return 2;
   }
   torch::manual_seed(1234);
@@ -175,7 +179,7 @@ int main(int argc, char** argv) try {
   }
   const auto env = kiln::process_environment();
   torch::manual_seed(env.rank + 7);  // different initial weights per rank: DDP must broadcast rank 0's
-  const Options o{devices, die_at, timeout_s, stop_at, unused};
+  const Options o{devices, die_at, timeout_s, stop_at, unused, logs.empty() ? out + ".logs" : logs};
   if (manual) {
     ManualNet m(hidden, unused >= 0);
     return run(m, data, val, o, out);

@@ -19,6 +19,18 @@ r0=$(sed -n 's/.*rank 0: synced=\([^ ]*\) local=\(.*\)/\1 \2/p' "$dir/env.out")
 r1=$(sed -n 's/.*rank 1: synced=\([^ ]*\) local=\(.*\)/\1 \2/p' "$dir/env.out")
 [[ -n $r0 && ${r0% *} == "${r1% *}" && ${r0#* } != "${r1#* }" ]] || fail "sync_dist: rank 0 has '$r0', rank 1 '$r1'"
 
+# log folders: rank 1 runs where lightning_logs/version_0..2 exist (it alone would pick version_3,
+# rank 0 version_0); both must use rank 0's folder
+P=$((20000 + RANDOM % 20000))
+mkdir -p "$dir/cwd0" "$dir/cwd1/logs/lightning_logs/version_"{0,1,2}
+(cd "$dir/cwd0" && WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$P RANK=0 "$probe" --logs logs "$dir/logs.pt" > "$dir/logs0.out" 2>&1) & p0=$!
+(cd "$dir/cwd1" && WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$P RANK=1 "$probe" --logs logs "$dir/logs.pt" > "$dir/logs1.out" 2>&1) & p1=$!
+wait $p0; s0=$?; wait $p1; s1=$?
+((s0 == 0 && s1 == 0)) || fail "log folders: exit statuses $s0 and $s1: $(cat "$dir/logs0.out" "$dir/logs1.out")"
+grep -q "rank 0: log_dir logs/lightning_logs/version_0$" "$dir/logs0.out" &&
+  grep -q "rank 1: log_dir logs/lightning_logs/version_0$" "$dir/logs1.out" ||
+  fail "log folders differ: $(grep log_dir "$dir/logs0.out" "$dir/logs1.out")"
+
 # a stop asked by rank 1 alone (at step 7) stops both ranks there
 P=$((20000 + RANDOM % 20000))
 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$P RANK=0 "$probe" --stop-at 7 "$dir/stop.pt" > "$dir/stop0.out" 2> /dev/null & p0=$!
