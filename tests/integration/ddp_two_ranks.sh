@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # DDP correctness and launchers: two ranks with batch B end where one rank with batch 2B ends
 # (Adam, 48 steps), whether the ranks come from the environment (RANK/WORLD_SIZE), from kiln's
-# own launcher (--devices 2), from torchrun --no-python or from mpirun (OpenMPI).
+# own launcher (--devices 2), from SLURM's variables, from torchrun --no-python or from mpirun (OpenMPI).
 set -uo pipefail
 probe=$1 dir=$2
 rm -rf "$dir" && mkdir -p "$dir"
@@ -74,6 +74,18 @@ wait $p0; s0=$?; wait $p1; s1=$?
 ((s0 != 0 && s1 != 0)) || fail "an unused parameter without find_unused_parameters: exit statuses $s0 and $s1"
 grep -qE "parameter extra\.(weight|bias) got no gradient" "$dir/unused1.err" || fail "unused parameter: $(cat "$dir/unused1.err")"
 
+# SLURM as srun sets it (no srun here): rank and size from SLURM_*, the rendezvous on the first
+# node of the job's node list, the port from the job id (no MASTER_ADDR/MASTER_PORT)
+job=$((RANDOM % 10000))
+for r in 0 1; do
+  env -u MASTER_ADDR -u MASTER_PORT SLURM_PROCID=$r SLURM_NTASKS=2 SLURM_LOCALID=$r SLURM_JOB_ID=$job \
+    SLURM_JOB_NODELIST="localhost,node[02-03]" "$probe" "$dir/slurm.pt" > "$dir/slurm$r.out" 2>&1 & pids[r]=$!
+done
+wait ${pids[0]}; s0=$?; wait ${pids[1]}; s1=$?
+((s0 == 0 && s1 == 0)) || fail "SLURM variables: exit statuses $s0 and $s1: $(cat "$dir/slurm0.out" "$dir/slurm1.out")"
+grep -q "rank 1 of 2" "$dir/slurm1.out" || fail "SLURM variables: $(cat "$dir/slurm1.out")"
+"$probe" --compare "$dir/slurm.pt" "$dir/one.pt" || fail "SLURM ranks differ from one rank"
+
 if command -v torchrun > /dev/null; then
   # -r 1 -t 1: Debian's torchrun 1.13 under Python 3.11 cannot parse its default "0" for these
   # (enum.Flag no longer iterates over 0), so stdout is redirected and teed explicitly.
@@ -92,4 +104,4 @@ if command -v mpirun > /dev/null; then
 else
   echo "mpirun not found: that launcher is not tested"
 fi
-echo "ddp: two ranks with batch B equal one rank with batch 2B (environment, --devices, torchrun, mpirun)"
+echo "ddp: two ranks with batch B equal one rank with batch 2B (environment, --devices, SLURM variables, torchrun, mpirun)"
