@@ -267,9 +267,10 @@ class Trainer {
   bool is_global_zero() const { return strategy_.is_global_zero(); }
   StrategyImpl<strategy_tag>& strategy() { return strategy_; }
   PrecisionImpl<precision_tag>& precision() { return precision_; }
-  /// StepContext::manual_backward: the precision's backward; under DDP with `sync`, bucketed
-  /// all-reduces overlap it and the averaged gradients are in place when it returns.
-  void manual_backward(const at::Tensor& loss, bool sync) {
+  /// The loops' and StepContext::manual_backward's backward: the precision's; under DDP with
+  /// `sync` (an optimizer step follows), bucketed all-reduces overlap it and the averaged
+  /// gradients are in place when it returns, else the gradients only accumulate (no_sync).
+  void backward(const at::Tensor& loss, bool sync) {
     constexpr bool ddp = requires { strategy_.before_backward(true); strategy_.reduce_gradients(); };
     if constexpr (ddp) strategy_.before_backward(sync);
     precision_.backward(loss);
@@ -398,7 +399,7 @@ class Trainer {
             .optimizers = &optimizers_,
             .precision = &precision_,
             .owner = this,
-            .backward = [](void* t, const at::Tensor& l, bool sync) { static_cast<Trainer*>(t)->manual_backward(l, sync); },
+            .backward = [](void* t, const at::Tensor& l, bool sync) { static_cast<Trainer*>(t)->backward(l, sync); },
             .step = [](void* p, torch::optim::Optimizer& o) { return static_cast<PrecisionImpl<precision_tag>*>(p)->optimizer_step(o); },
             .unscale = [](void* p, torch::optim::Optimizer& o) { static_cast<PrecisionImpl<precision_tag>*>(p)->unscale(o); },
             .rank = strategy_.rank(),

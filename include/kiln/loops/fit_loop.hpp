@@ -124,10 +124,8 @@ class FitLoop {
                                   s_.epoch, s_.batch_idx));
         const at::Tensor scaled = cfg_.accumulate_grad_batches > 1 ? loss / double(cfg_.accumulate_grad_batches) : loss;
         t_.emit(event::before_backward{scaled}, &m_, &ctx_);
-        // DDP: all-reduce during this backward only when an optimizer step follows it
-        if constexpr (requires { t_.strategy().before_backward(true); })
-          t_.strategy().before_backward(accumulated_ + 1 == cfg_.accumulate_grad_batches || is_last_batch());
-        t_.precision().backward(scaled);
+        // DDP: gradients are averaged over the ranks only in a backward an optimizer step follows
+        t_.backward(scaled, accumulated_ + 1 == cfg_.accumulate_grad_batches || is_last_batch());
         t_.emit(event::after_backward{}, &m_, &ctx_);
         if (++accumulated_ == cfg_.accumulate_grad_batches || is_last_batch()) optimizer_step();
         return loss.detach();  // what callbacks keep must not hold the autograd graph
@@ -286,8 +284,6 @@ class FitLoop {
 
   void optimizer_step() {
     auto& o = t_.optimizers_[0];
-    // DDP: average the gradients over the ranks once per optimizer step (not per accumulated batch)
-    if constexpr (requires { t_.strategy().reduce_gradients(); }) t_.strategy().reduce_gradients();
     t_.emit(event::before_optimizer_step{0}, &m_, &ctx_);
     t_.precision().unscale(*o.optimizer);
     clip_gradients(params_, cfg_);

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/ranges.h>
@@ -102,8 +103,8 @@ class StrategyImpl<DDP> {
     if (buckets_) buckets_->arm(sync);
   }
 
-  /// Averages the gradients over the ranks before the optimizer step (waiting for the buckets
-  /// backward started).
+  /// After a synced backward (Trainer::backward): averages the gradients over the ranks, waiting
+  /// for the buckets backward started.
   void reduce_gradients() {
     if (!buckets_) return;
     std::vector<char> global;
@@ -119,13 +120,7 @@ class StrategyImpl<DDP> {
   /// As SingleDevice: the batch itself on CPU, else a copy on this rank's GPU.
   template <class Batch, class F>
   decltype(auto) with_batch_on_device(Batch& batch, F&& f) {
-    if constexpr (detail::is_tensor_tree<Batch>) {
-      if (!device_.is_cpu()) {
-        auto moved = detail::move_tree(batch, device_);
-        return f(moved);
-      }
-    }
-    return f(batch);
+    return detail::with_batch_on(device_, batch, std::forward<F>(f));
   }
   int rank() const { return dist::rank(); }
   int local_rank() const { return dist::local_rank(); }

@@ -41,13 +41,7 @@ class StrategyImpl<SingleDevice> {
   /// else a copy moved non-blocking.
   template <class Batch, class F>
   decltype(auto) with_batch_on_device(Batch& batch, F&& f) {
-    if constexpr (detail::is_tensor_tree<Batch>) {
-      if (!device_.is_cpu()) {
-        auto moved = detail::move_tree(batch, device_);
-        return f(moved);
-      }
-    }
-    return f(batch);
+    return detail::with_batch_on(device_, batch, std::forward<F>(f));
   }
   int rank() const { return 0; }
   int local_rank() const { return 0; }

@@ -27,5 +27,18 @@ T move_tree(const T& t, const at::Device& d) {
   return map_tree(t, [&](const at::Tensor& x) { return x.to(d, /*non_blocking=*/true); });
 }
 
+/// Calls f(batch) with the batch on `d`: the batch itself on CPU (no copy), else a copy moved
+/// non-blocking (each strategy's with_batch_on_device).
+template <class Batch, class F>
+decltype(auto) with_batch_on(const at::Device& d, Batch& batch, F&& f) {
+  if constexpr (is_tensor_tree<Batch>) {
+    if (!d.is_cpu()) {
+      auto moved = move_tree(batch, d);
+      return f(moved);
+    }
+  }
+  return f(batch);
+}
+
 }  // namespace detail
 }  // namespace kiln
