@@ -4,11 +4,13 @@
 #
 # Compiles (g++ -c, no precompiled header, no ccache, the Release flags of kiln's dev targets):
 #   torch_only.cpp               <torch/torch.h> and an empty main (the baseline)
-#   examples/01_minimal_fit.cpp  the first example
+#   examples/01_minimal_fit.cpp  the first example, header-only (the default) and with
+#                                KILN_SEPARATE_COMPILATION (kiln::separate), plus <kiln/src.hpp>,
+#                                the TU that then compiles kiln's non-template functions once
 #   raw_01_minimal_fit.cpp       the same program hand-written in LibTorch (what any such TU costs)
 #   callbacks_{0,4,16}.cpp       a Trainer with 0, 4 and 16 callbacks (generated here, STYLE.md G)
 # RUNS times each (default 3), takes the median wall time, and prints
-#   RESULT compile example_vs_torch=<ratio> raw_vs_torch=<ratio> example_vs_raw=<ratio>
+#   RESULT compile example_vs_torch=<ratio> separate_example_vs_torch=<ratio> raw_vs_torch=<ratio> ...
 #   RESULT compile callbacks_0=<s> callbacks_4=<s> callbacks_16=<s> (and ratios to torch_only)
 # Usage: benchmarks/compile/measure.sh [--runs N] [--no-callbacks]   (from anywhere)
 # Env: CXX (default g++), EXTRA_FLAGS (appended). Compiles one file at a time (2-core machine).
@@ -80,33 +82,54 @@ generate_callbacks() {
   } > "$out"
 }
 
-# Median wall seconds of compiling $1, `runs` times.
+# Wall seconds of one compile of $1 (more flags after it), appended to the list named by $2.
+time_once() {
+  local src=$1 list=$2
+  shift 2
+  if ! /usr/bin/time -o "$scratch/time" -f %e "$cxx" "${flags[@]}" "$@" -c "$src" -o "$scratch/out.o" \
+       >/dev/null 2>"$scratch/err"; then
+    echo "measure.sh: compiling $src failed:" >&2; cat "$scratch/err" >&2; exit 1
+  fi
+  rm -f "$scratch/out.o"
+  eval "$list+=(\"$(tail -n1 "$scratch/time")\")"
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# Median wall seconds of compiling $1 (more flags after it), `runs` times.
 time_tu() {
-  local src=$1 i t times=()
-  for ((i = 0; i < runs; ++i)); do
-    if ! /usr/bin/time -o "$scratch/time" -f %e "$cxx" "${flags[@]}" -c "$src" -o "$scratch/out.o" \
-         >/dev/null 2>"$scratch/err"; then
-      echo "measure.sh: compiling $src failed:" >&2; cat "$scratch/err" >&2; exit 1
-    fi
-    t=$(tail -n1 "$scratch/time")
-    times+=("$t")
-    rm -f "$scratch/out.o"
-  done
-  printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
+  local src=$1 i
+  local -a times=()
+  shift
+  for ((i = 0; i < runs; ++i)); do time_once "$src" times "$@"; done
+  median "${times[@]}"
   echo "  $(basename "$src"): ${times[*]} s" >&2
 }
 
 printf '#include <torch/torch.h>\nint main() {}\n' > "$scratch/torch_only.cpp"
+printf '#include <kiln/src.hpp>\n' > "$scratch/kiln_src.cpp"
 echo "measure.sh: $("$cxx" --version | head -n1), $runs runs each, load: $(uptime | sed 's/.*load average: //')" >&2
 
-torch_s=$(time_tu "$scratch/torch_only.cpp")
-example_s=$(time_tu "$root/examples/01_minimal_fit.cpp")
-raw_s=$(time_tu "$here/raw_01_minimal_fit.cpp")
-engine_s=$(time_tu "$root/examples/06_engine_only.cpp")
+# The main TUs interleaved, one compile of each per round, so drift in the machine's speed
+# falls on all of them alike. "separate": the example with KILN_SEPARATE_COMPILATION (kiln's
+# non-template functions declared only); kiln_src: the TU that then compiles them, once per program.
+t_torch=() t_example=() t_separate=() t_src=() t_raw=() t_engine=()
+for ((i = 0; i < runs; ++i)); do
+  time_once "$scratch/torch_only.cpp" t_torch
+  time_once "$root/examples/01_minimal_fit.cpp" t_example
+  time_once "$root/examples/01_minimal_fit.cpp" t_separate -DKILN_SEPARATE_COMPILATION
+  time_once "$scratch/kiln_src.cpp" t_src
+  time_once "$here/raw_01_minimal_fit.cpp" t_raw
+  time_once "$root/examples/06_engine_only.cpp" t_engine
+done
+for v in torch example separate src raw engine; do
+  eval "echo \"  $v: \${t_$v[*]} s\"" >&2
+  eval "${v}_s=\$(median \"\${t_$v[@]}\")"
+done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
-echo "torch_only=${torch_s}s 01_minimal_fit=${example_s}s raw_01_minimal_fit=${raw_s}s 06_engine_only=${engine_s}s (medians of $runs)"
-echo "RESULT compile example_vs_torch=$(ratio "$example_s" "$torch_s") raw_vs_torch=$(ratio "$raw_s" "$torch_s")" \
-     "example_vs_raw=$(ratio "$example_s" "$raw_s")" "engine_example_vs_torch=$(ratio "$engine_s" "$torch_s")"
+echo "torch_only=${torch_s}s 01_minimal_fit=${example_s}s 01_minimal_fit_separate=${separate_s}s kiln_src=${src_s}s" \
+     "raw_01_minimal_fit=${raw_s}s 06_engine_only=${engine_s}s (medians of $runs)"
+echo "RESULT compile example_vs_torch=$(ratio "$example_s" "$torch_s") separate_example_vs_torch=$(ratio "$separate_s" "$torch_s")" \
+     "raw_vs_torch=$(ratio "$raw_s" "$torch_s") example_vs_raw=$(ratio "$example_s" "$raw_s")" \
+     "separate_example_vs_raw=$(ratio "$separate_s" "$raw_s") engine_example_vs_torch=$(ratio "$engine_s" "$torch_s")"
 
 if [[ $with_callbacks == 1 ]]; then
   line="RESULT compile"

@@ -329,17 +329,7 @@ class Trainer {
   /// The plain name of a value logged on_step and on_epoch follows `<name>_epoch` when that is
   /// in `values`, else `<name>_step` when `alias_steps` (not on lazy reads between steps).
   void refresh_metrics(const MetricMap& values, const LogBuffer& buffer, bool alias_steps = true) {
-    for (bool epoch_keys : {false, true}) {  // epoch values last: they win the plain name
-      for (auto& [k, v] : values) {
-        if (std::string_view(k).ends_with("_epoch") != epoch_keys) continue;
-        callback_metrics_[k] = v;
-        const bool bar = buffer.shows_in_prog_bar(k);
-        if (bar) progress_bar_metrics_[k] = v;
-        auto plain = buffer.plain_name(k);
-        if (plain.empty() || (!epoch_keys && !alias_steps)) continue;
-        callback_metrics_[std::string(plain)] = v;  // the bar shows x_step and x_epoch only, as Lightning's
-      }
-    }
+    buffer.merge_into(callback_metrics_, progress_bar_metrics_, values, alias_steps);
   }
   /// Emits event::setup for `stage`, then hands the module's hparams() (when it has one) to
   /// every logger that has log_hyperparams (after setup: loggers learn their folder there).

@@ -12,12 +12,14 @@
 #include <unistd.h>     // isatty
 
 #include <kiln/core/events.hpp>
+#include <kiln/core/linkage.hpp>
 #include <kiln/core/stage.hpp>
 
 namespace kiln {
 
 namespace detail {
-inline std::string progress_text(std::int64_t done, std::optional<std::int64_t> total, double seconds);
+/// `done/total [elapsed<remaining, rate it/s]`, with `?` for what is not known yet.
+KILN_DECL std::string progress_text(std::int64_t done, std::optional<std::int64_t> total, double seconds);
 }
 
 /// Shows, per epoch, `Epoch 2/10: 417/938 [00:12<00:15, 34.2 it/s] train/loss=0.412`: batches
@@ -151,18 +153,7 @@ class ProgressBar {
 
   // A terminal gets '\r' + the line cut to its width (a wrapped line could not be redrawn) +
   // ESC[K, which clears what a longer previous line left; anything else gets plain lines only.
-  void write_line(std::string line, bool end_line) {
-    if (!tty_) {
-      last_line_ = Clock::now();
-      write_raw(line + '\n');
-      return;
-    }
-    winsize w{};
-    if (::ioctl(::fileno(out_), TIOCGWINSZ, &w) == 0 && w.ws_col > 1 && line.size() >= w.ws_col)
-      line.resize(w.ws_col - 1u);
-    write_raw('\r' + line + "\x1b[K" + (end_line ? "\n" : ""));
-    pending_ = !end_line;
-  }
+  KILN_DECL void write_line(std::string line, bool end_line);
   void write_raw(const std::string& bytes) {
     std::fwrite(bytes.data(), 1, bytes.size(), out_);
     std::fflush(out_);
@@ -179,14 +170,36 @@ class ProgressBar {
 namespace detail {
 
 /// `mm:ss`, or `h:mm:ss` from an hour on (tqdm's format); seconds are truncated.
-inline std::string format_duration(double seconds) {
+KILN_DECL std::string format_duration(double seconds);
+
+}  // namespace detail
+}  // namespace kiln
+
+#if KILN_DEFINITIONS
+namespace kiln {
+
+KILN_DECL void ProgressBar::write_line(std::string line, bool end_line) {
+  if (!tty_) {
+    last_line_ = Clock::now();
+    write_raw(line + '\n');
+    return;
+  }
+  winsize w{};
+  if (::ioctl(::fileno(out_), TIOCGWINSZ, &w) == 0 && w.ws_col > 1 && line.size() >= w.ws_col)
+    line.resize(w.ws_col - 1u);
+  write_raw('\r' + line + "\x1b[K" + (end_line ? "\n" : ""));
+  pending_ = !end_line;
+}
+
+namespace detail {
+
+KILN_DECL std::string format_duration(double seconds) {
   const auto s = static_cast<std::int64_t>(seconds > 0 ? seconds : 0);
   if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
   return fmt::format("{:02}:{:02}", s / 60, s % 60);
 }
 
-/// `done/total [elapsed<remaining, rate it/s]`, with `?` for what is not known yet.
-inline std::string progress_text(std::int64_t done, std::optional<std::int64_t> total, double seconds) {
+KILN_DECL std::string progress_text(std::int64_t done, std::optional<std::int64_t> total, double seconds) {
   const double rate = seconds > 0 && done > 0 ? double(done) / seconds : 0;
   const std::string remaining = total && rate > 0 ? format_duration(double(*total - done) / rate) : "?";
   const std::string speed = rate <= 0 ? "?" : rate >= 100 ? fmt::format("{:.0f}", rate) : fmt::format("{:.3g}", rate);
@@ -196,3 +209,4 @@ inline std::string progress_text(std::int64_t done, std::optional<std::int64_t> 
 
 }  // namespace detail
 }  // namespace kiln
+#endif  // KILN_DEFINITIONS

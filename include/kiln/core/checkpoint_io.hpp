@@ -22,6 +22,7 @@
 #include <zlib.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/linkage.hpp>
 
 namespace kiln {
 
@@ -31,18 +32,7 @@ namespace kiln {
 struct LoadReport {
   std::vector<std::string> missing, unexpected, shape_mismatch;
   bool clean() const { return missing.empty() && unexpected.empty() && shape_mismatch.empty(); }
-  std::string describe() const {
-    std::string out;
-    auto list = [&](const char* what, const std::vector<std::string>& v) {
-      if (v.empty()) return;
-      out += fmt::format("{}{} ({}): ", out.empty() ? "" : "; ", what, v.size());
-      for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
-    };
-    list("missing keys", missing);
-    list("unexpected keys", unexpected);
-    list("shape mismatch", shape_mismatch);
-    return out;
-  }
+  KILN_DECL std::string describe() const;
 };
 
 namespace detail {
@@ -76,7 +66,50 @@ struct CheckpointTrailer {
 /// Writes `archive` to `path` so no reader ever sees a torn file: a temporary file in the same
 /// folder, fsync, rename, fsync of the folder. On any failure the temporary file is removed,
 /// an existing file at `path` is left as it was, and the Error names the file.
-inline void write_atomically(torch::serialize::OutputArchive& archive, const std::filesystem::path& path) {
+KILN_DECL void write_atomically(torch::serialize::OutputArchive& archive, const std::filesystem::path& path);
+
+/// Opens a checkpoint; a missing, truncated, damaged or foreign file is an Error naming it,
+/// raised before LibTorch reads any of it (CheckpointTrailer).
+KILN_DECL void read_archive(torch::serialize::InputArchive& archive, const std::filesystem::path& path);
+
+KILN_DECL std::string shape(const at::Tensor& t);
+
+/// Every parameter and buffer of `m` under its full name ("features.0.weight").
+KILN_DECL void save_module_state(torch::nn::Module& m, torch::serialize::OutputArchive& out);
+
+/// Copies the tensors of `in` into `m`'s parameters and buffers by name (keeping each one's
+/// dtype and device). With `strict`, any missing, unexpected or mis-shaped name is an Error
+/// listing them all, and nothing is copied; without, what matches is copied and the rest reported.
+KILN_DECL LoadReport load_module_state(torch::nn::Module& m, torch::serialize::InputArchive& in, bool strict,
+                                    const std::filesystem::path& file);
+
+}  // namespace detail
+
+/// Loads the weights (parameters and buffers) of a kiln checkpoint into `m`, e.g. for
+/// inference; see detail::load_module_state for `strict`. Errors name the file.
+KILN_DECL LoadReport load_weights(torch::nn::Module& m, const std::filesystem::path& path, bool strict = true);
+
+}  // namespace kiln
+
+#if KILN_DEFINITIONS
+namespace kiln {
+
+KILN_DECL std::string LoadReport::describe() const {
+  std::string out;
+  auto list = [&](const char* what, const std::vector<std::string>& v) {
+    if (v.empty()) return;
+    out += fmt::format("{}{} ({}): ", out.empty() ? "" : "; ", what, v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
+  };
+  list("missing keys", missing);
+  list("unexpected keys", unexpected);
+  list("shape mismatch", shape_mismatch);
+  return out;
+}
+
+namespace detail {
+
+KILN_DECL void write_atomically(torch::serialize::OutputArchive& archive, const std::filesystem::path& path) {
   std::error_code ec;
   const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
   std::filesystem::create_directories(dir, ec);
@@ -131,9 +164,7 @@ inline void write_atomically(torch::serialize::OutputArchive& archive, const std
   sync(dir, O_RDONLY | O_DIRECTORY);  // the rename itself durable; best effort
 }
 
-/// Opens a checkpoint; a missing, truncated, damaged or foreign file is an Error naming it,
-/// raised before LibTorch reads any of it (CheckpointTrailer).
-inline void read_archive(torch::serialize::InputArchive& archive, const std::filesystem::path& path) {
+KILN_DECL void read_archive(torch::serialize::InputArchive& archive, const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw Error(fmt::format("kiln: checkpoint {} does not exist", path.string()));
@@ -161,22 +192,18 @@ inline void read_archive(torch::serialize::InputArchive& archive, const std::fil
   }
 }
 
-inline std::string shape(const at::Tensor& t) {
+KILN_DECL std::string shape(const at::Tensor& t) {
   std::string out = "[";
   for (std::size_t i = 0; i < t.sizes().size(); ++i) out += (i ? ", " : "") + std::to_string(t.sizes()[i]);
   return out + "]";
 }
 
-/// Every parameter and buffer of `m` under its full name ("features.0.weight").
-inline void save_module_state(torch::nn::Module& m, torch::serialize::OutputArchive& out) {
+KILN_DECL void save_module_state(torch::nn::Module& m, torch::serialize::OutputArchive& out) {
   for (const auto& p : m.named_parameters(/*recurse=*/true)) out.write(p.key(), p.value().detach());
   for (const auto& b : m.named_buffers(/*recurse=*/true)) out.write(b.key(), b.value(), /*is_buffer=*/true);
 }
 
-/// Copies the tensors of `in` into `m`'s parameters and buffers by name (keeping each one's
-/// dtype and device). With `strict`, any missing, unexpected or mis-shaped name is an Error
-/// listing them all, and nothing is copied; without, what matches is copied and the rest reported.
-inline LoadReport load_module_state(torch::nn::Module& m, torch::serialize::InputArchive& in, bool strict,
+KILN_DECL LoadReport load_module_state(torch::nn::Module& m, torch::serialize::InputArchive& in, bool strict,
                                     const std::filesystem::path& file) {
   LoadReport report;
   std::vector<std::pair<at::Tensor, at::Tensor>> copies;  // (destination, source)
@@ -206,9 +233,7 @@ inline LoadReport load_module_state(torch::nn::Module& m, torch::serialize::Inpu
 
 }  // namespace detail
 
-/// Loads the weights (parameters and buffers) of a kiln checkpoint into `m`, e.g. for
-/// inference; see detail::load_module_state for `strict`. Errors name the file.
-inline LoadReport load_weights(torch::nn::Module& m, const std::filesystem::path& path, bool strict = true) {
+KILN_DECL LoadReport load_weights(torch::nn::Module& m, const std::filesystem::path& path, bool strict) {
   torch::serialize::InputArchive root, weights;
   detail::read_archive(root, path);
   if (!root.try_read("module", weights))
@@ -217,3 +242,4 @@ inline LoadReport load_weights(torch::nn::Module& m, const std::filesystem::path
 }
 
 }  // namespace kiln
+#endif  // KILN_DEFINITIONS

@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/linkage.hpp>
 
 namespace kiln {
 
@@ -104,7 +105,18 @@ struct FitOptions {
 };
 
 /// Throws kiln::Error naming the first option of `c` that is out of range.
-inline void validate(const TrainerConfig& c) {
+KILN_DECL void validate(const TrainerConfig& c);
+
+/// The options fast_dev_run implies (Lightning: N batches of every loop, one epoch, no sanity
+/// check, no loggers); other configs are returned unchanged.
+KILN_DECL TrainerConfig effective(TrainerConfig c);
+
+}  // namespace kiln
+
+#if KILN_DEFINITIONS
+namespace kiln {
+
+KILN_DECL void validate(const TrainerConfig& c) {
   auto need = [](bool ok, std::string_view key, auto got, std::string_view rule) {
     if (!ok) throw Error(fmt::format("kiln: TrainerConfig.{} must be {} (got {})", key, rule, got));
   };
@@ -133,9 +145,7 @@ inline void validate(const TrainerConfig& c) {
        c.accelerator, "\"cpu\", \"cuda\" or \"auto\"");
 }
 
-/// The options fast_dev_run implies (Lightning: N batches of every loop, one epoch, no sanity
-/// check, no loggers); other configs are returned unchanged.
-inline TrainerConfig effective(TrainerConfig c) {
+KILN_DECL TrainerConfig effective(TrainerConfig c) {
   if (c.max_epochs == -1) c.max_epochs = c.max_steps == -1 ? 1000 : -1;
   if (c.fast_dev_run > 0) {
     const auto n = c.fast_dev_run;
@@ -155,3 +165,4 @@ inline TrainerConfig effective(TrainerConfig c) {
 }
 
 }  // namespace kiln
+#endif  // KILN_DEFINITIONS

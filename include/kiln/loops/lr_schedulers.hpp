@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/linkage.hpp>
 
 namespace kiln {
 
@@ -28,12 +29,7 @@ enum class Mode { min, max };
 namespace detail {
 inline constexpr double kPi = 3.14159265358979323846;
 // Messages print the offending value through ostringstream so 1e-05 stays readable (std::to_string gives 0.000010).
-inline void sched_require(bool ok, const char* sched, const char* what, double got) {
-  if (ok) return;
-  std::ostringstream os;
-  os << "kiln: " << sched << ' ' << what << " (got " << got << ')';
-  throw Error(os.str());
-}
+KILN_DECL void sched_require(bool ok, const char* sched, const char* what, double got);
 }  // namespace detail
 
 /// Base of all schedulers: owns the step count and writes lr_at(count, base_lr) into every param group.
@@ -68,10 +64,7 @@ class LRScheduler {
   /// themselves are in the optimizer's state.
   virtual std::vector<double> state() const { return {static_cast<double>(count_)}; }
   /// Restores state(); a vector of the wrong length is an Error.
-  virtual void load_state(const std::vector<double>& s) {
-    if (s.size() != 1) throw Error("kiln: scheduler state has " + std::to_string(s.size()) + " values, expected 1");
-    count_ = static_cast<std::int64_t>(s[0]);
-  }
+  KILN_DECL virtual void load_state(const std::vector<double>& s);
   /// The optimizer whose param groups this scheduler drives.
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
   /// The per-group lrs the schedule is expressed relative to.
@@ -79,15 +72,7 @@ class LRScheduler {
 
  protected:
   /// Writes lr_at(t, base_lrs[i]) into group i; all lrs are computed first, so a throwing lr_at changes nothing.
-  void apply(std::int64_t t) {
-    auto& groups = optimizer_->param_groups();
-    if (groups.size() != base_lrs_.size())
-      throw Error("kiln: LRScheduler optimizer has " + std::to_string(groups.size()) +
-                  " param groups but the scheduler was built for " + std::to_string(base_lrs_.size()));
-    std::vector<double> lrs;
-    for (double base : base_lrs_) lrs.push_back(lr_at(t, base));
-    for (std::size_t i = 0; i < groups.size(); ++i) groups[i].options().set_lr(lrs[i]);
-  }
+  KILN_DECL void apply(std::int64_t t);
   /// The closed-form lr at step t for a group whose base lr is base_lr.
   virtual double lr_at(std::int64_t t, double base_lr) const = 0;
   /// Evaluates another scheduler's closed form (for LinearWarmup): a derived class may not call a protected member
@@ -369,3 +354,34 @@ class ReduceLROnPlateau : public LRScheduler {
 };
 
 }  // namespace kiln
+
+#if KILN_DEFINITIONS
+namespace kiln {
+namespace detail {
+
+KILN_DECL void sched_require(bool ok, const char* sched, const char* what, double got) {
+  if (ok) return;
+  std::ostringstream os;
+  os << "kiln: " << sched << ' ' << what << " (got " << got << ')';
+  throw Error(os.str());
+}
+
+}  // namespace detail
+
+KILN_DECL void LRScheduler::load_state(const std::vector<double>& s) {
+  if (s.size() != 1) throw Error("kiln: scheduler state has " + std::to_string(s.size()) + " values, expected 1");
+  count_ = static_cast<std::int64_t>(s[0]);
+}
+
+KILN_DECL void LRScheduler::apply(std::int64_t t) {
+  auto& groups = optimizer_->param_groups();
+  if (groups.size() != base_lrs_.size())
+    throw Error("kiln: LRScheduler optimizer has " + std::to_string(groups.size()) +
+                " param groups but the scheduler was built for " + std::to_string(base_lrs_.size()));
+  std::vector<double> lrs;
+  for (double base : base_lrs_) lrs.push_back(lr_at(t, base));
+  for (std::size_t i = 0; i < groups.size(); ++i) groups[i].options().set_lr(lrs[i]);
+}
+
+}  // namespace kiln
+#endif  // KILN_DEFINITIONS

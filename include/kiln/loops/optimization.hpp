@@ -10,6 +10,7 @@
 
 #include <kiln/core/config.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/core/linkage.hpp>
 #include <kiln/core/log_buffer.hpp>
 #include <kiln/core/optimizer_config.hpp>
 #include <kiln/util/torch_compat.hpp>
@@ -17,25 +18,17 @@
 namespace kiln::detail {
 
 /// All parameters an optimizer updates (every param group), gathered once for clipping.
-inline std::vector<at::Tensor> optimizer_params(torch::optim::Optimizer& opt) {
-  std::vector<at::Tensor> out;
-  for (auto& group : opt.param_groups())
-    for (auto& p : group.params()) out.push_back(p);
-  return out;
-}
+KILN_DECL std::vector<at::Tensor> optimizer_params(torch::optim::Optimizer& opt);
 
 /// Clips gradients as gradient_clip_val / gradient_clip_algorithm say (after unscaling).
-inline void clip_gradients(std::vector<at::Tensor>& params, const TrainerConfig& c) {
-  if (!c.gradient_clip_val || *c.gradient_clip_val <= 0) return;
-  if (c.gradient_clip_algorithm == GradClipAlgorithm::norm)
-    torch::nn::utils::clip_grad_norm_(params, *c.gradient_clip_val);
-  else
-    torch::nn::utils::clip_grad_value_(params, *c.gradient_clip_val);
-}
+KILN_DECL void clip_gradients(std::vector<at::Tensor>& params, const TrainerConfig& c);
+
+/// Steps a scheduler that monitors a value (ReduceLROnPlateau) with that value from `metrics`;
+/// fails naming the key when it was never logged.
+KILN_DECL void step_on_metric(OptimizerConfig& cfg, const MetricMap& metrics);
 
 /// Steps `cfg`'s scheduler if its interval and frequency say so; ReduceLROnPlateau reads its
-/// monitored value from `get_metrics()` (called only then: reading values syncs the device) and
-/// fails naming the key when it was never logged.
+/// monitored value from `get_metrics()` (called only then: reading values syncs the device).
 template <class GetMetrics>
 void step_scheduler(OptimizerConfig& cfg, Interval when, std::int64_t count, GetMetrics&& get_metrics) {
   if (!cfg.lr_scheduler || cfg.interval != when || cfg.frequency < 1 || count % cfg.frequency != 0)
@@ -44,7 +37,30 @@ void step_scheduler(OptimizerConfig& cfg, Interval when, std::int64_t count, Get
     cfg.lr_scheduler->step();
     return;
   }
-  const MetricMap& metrics = get_metrics();
+  step_on_metric(cfg, get_metrics());
+}
+
+}  // namespace kiln::detail
+
+#if KILN_DEFINITIONS
+namespace kiln::detail {
+
+KILN_DECL std::vector<at::Tensor> optimizer_params(torch::optim::Optimizer& opt) {
+  std::vector<at::Tensor> out;
+  for (auto& group : opt.param_groups())
+    for (auto& p : group.params()) out.push_back(p);
+  return out;
+}
+
+KILN_DECL void clip_gradients(std::vector<at::Tensor>& params, const TrainerConfig& c) {
+  if (!c.gradient_clip_val || *c.gradient_clip_val <= 0) return;
+  if (c.gradient_clip_algorithm == GradClipAlgorithm::norm)
+    torch::nn::utils::clip_grad_norm_(params, *c.gradient_clip_val);
+  else
+    torch::nn::utils::clip_grad_value_(params, *c.gradient_clip_val);
+}
+
+KILN_DECL void step_on_metric(OptimizerConfig& cfg, const MetricMap& metrics) {
   auto it = metrics.find(cfg.monitor);
   if (it == metrics.end()) {
     std::string known;
@@ -56,3 +72,4 @@ void step_scheduler(OptimizerConfig& cfg, Interval when, std::int64_t count, Get
 }
 
 }  // namespace kiln::detail
+#endif  // KILN_DEFINITIONS

@@ -10,12 +10,22 @@
 
 #include <fmt/core.h>
 
+#include <kiln/core/linkage.hpp>
+
 namespace kiln::detail {
 
 /// `<save_dir>/<name>/version_<version>`. An unset `version` is chosen here, once: one more than
 /// the highest `version_<N>` already in `<save_dir>/<name>` (0 when there is none), so each run
 /// gets a new folder and loggers that choose at the same moment (setup) agree on N.
-inline std::filesystem::path versioned_log_dir(const std::optional<std::filesystem::path>& save_dir, const std::string& name,
+KILN_DECL std::filesystem::path versioned_log_dir(const std::optional<std::filesystem::path>& save_dir, const std::string& name,
+                                               std::optional<std::int64_t>& version);
+
+}  // namespace kiln::detail
+
+#if KILN_DEFINITIONS
+namespace kiln::detail {
+
+KILN_DECL std::filesystem::path versioned_log_dir(const std::optional<std::filesystem::path>& save_dir, const std::string& name,
                                                std::optional<std::int64_t>& version) {
   const auto base = save_dir.value_or(".") / name;
   if (!version) {
@@ -35,3 +45,4 @@ inline std::filesystem::path versioned_log_dir(const std::optional<std::filesyst
 }
 
 }  // namespace kiln::detail
+#endif  // KILN_DEFINITIONS

@@ -7,6 +7,8 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/conv.h>
 
+#include <kiln/core/linkage.hpp>
+
 namespace kiln::detail {
 
 /// Makes the weight of every torch::nn::Conv2d in `m` channels-last (NHWC strides, same values),
@@ -16,7 +18,14 @@ namespace kiln::detail {
 /// state follow the layout. Measured on the Fashion-MNIST CNN: 1.23-1.35x the steps/s at one
 /// thread (benchmarks/RESULTS.md). Only Conv2d weights: user code may .view() its own 4-D
 /// parameters, which needs the contiguous layout.
-inline void conv2d_weights_channels_last(torch::nn::Module& m) {
+KILN_DECL void conv2d_weights_channels_last(torch::nn::Module& m);
+
+}  // namespace kiln::detail
+
+#if KILN_DEFINITIONS
+namespace kiln::detail {
+
+KILN_DECL void conv2d_weights_channels_last(torch::nn::Module& m) {
   auto convert = [](torch::nn::Module& module) {
     if (auto* conv = module.as<torch::nn::Conv2dImpl>()) {
       auto& w = conv->weight;
@@ -36,3 +45,4 @@ inline void conv2d_weights_channels_last(torch::nn::Module& m) {
 }
 
 }  // namespace kiln::detail
+#endif  // KILN_DEFINITIONS
