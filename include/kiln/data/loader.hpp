@@ -12,6 +12,7 @@
 
 #include <fmt/core.h>
 #include <torch/data/dataloader.h>
+#include <torch/data/datasets/base.h>
 #include <torch/data/transforms/stack.h>
 #include <torch/types.h>
 

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include <fmt/core.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/optimizer.h>
 
 #include <kiln/core/config.hpp>
@@ -43,6 +42,9 @@ void step_scheduler(OptimizerConfig& cfg, Interval when, std::int64_t count, Get
 }  // namespace kiln::detail
 
 #if KILN_DEFINITIONS
+#include <torch/types.h>  // before clip_grad.h, which uses at::Tensor without including it
+#include <torch/nn/utils/clip_grad.h>
+
 namespace kiln::detail {
 
 KILN_DECL std::vector<at::Tensor> optimizer_params(torch::optim::Optimizer& opt) {
