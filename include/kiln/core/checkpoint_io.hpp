@@ -81,7 +81,7 @@ KILN_DECL void save_module_state(torch::nn::Module& m, torch::serialize::OutputA
 /// dtype and device). With `strict`, any missing, unexpected or mis-shaped name is an Error
 /// listing them all, and nothing is copied; without, what matches is copied and the rest reported.
 KILN_DECL LoadReport load_module_state(torch::nn::Module& m, torch::serialize::InputArchive& in, bool strict,
-                                    const std::filesystem::path& file);
+                                       const std::filesystem::path& file);
 
 }  // namespace detail
 
@@ -204,7 +204,7 @@ KILN_DECL void save_module_state(torch::nn::Module& m, torch::serialize::OutputA
 }
 
 KILN_DECL LoadReport load_module_state(torch::nn::Module& m, torch::serialize::InputArchive& in, bool strict,
-                                    const std::filesystem::path& file) {
+                                       const std::filesystem::path& file) {
   LoadReport report;
   std::vector<std::pair<at::Tensor, at::Tensor>> copies;  // (destination, source)
   std::set<std::string> seen;

@@ -18,7 +18,7 @@ namespace kiln::detail {
 /// the highest `version_<N>` already in `<save_dir>/<name>` (0 when there is none), so each run
 /// gets a new folder and loggers that choose at the same moment (setup) agree on N.
 KILN_DECL std::filesystem::path versioned_log_dir(const std::optional<std::filesystem::path>& save_dir, const std::string& name,
-                                               std::optional<std::int64_t>& version);
+                                                  std::optional<std::int64_t>& version);
 
 }  // namespace kiln::detail
 
@@ -26,7 +26,7 @@ KILN_DECL std::filesystem::path versioned_log_dir(const std::optional<std::files
 namespace kiln::detail {
 
 KILN_DECL std::filesystem::path versioned_log_dir(const std::optional<std::filesystem::path>& save_dir, const std::string& name,
-                                               std::optional<std::int64_t>& version) {
+                                                  std::optional<std::int64_t>& version) {
   const auto base = save_dir.value_or(".") / name;
   if (!version) {
     std::int64_t next = 0;
