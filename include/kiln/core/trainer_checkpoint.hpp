@@ -59,7 +59,7 @@ struct CheckpointParts {
   Progress& progress;
   MetricMap& callback_metrics;  ///< saved as they are; replaced on restore
   const LogBuffer* live_logs;   ///< the running fit's training logs (their metric states), if any
-  std::optional<HParams> hparams;
+  std::optional<HParams> hparams;  ///< written by save; restore leaves them to the module
   std::function<void(torch::serialize::OutputArchive&)> save_precision, save_callbacks;
   std::function<void(torch::serialize::InputArchive&)> load_precision, load_callbacks;
 };
@@ -79,6 +79,7 @@ struct TrainerCheckpoint {
   static void save(T& t, Module& m, const std::filesystem::path& path) {
     t.callback_metrics();  // brings callback_metrics_ up to date with the live logs
     auto parts = parts_of(t, m);
+    if constexpr (requires { { m.hparams() } -> std::convertible_to<HParams>; }) parts.hparams = HParams(m.hparams());
     save(parts, path);
   }
 
@@ -100,7 +101,6 @@ struct TrainerCheckpoint {
     using torch::serialize::OutputArchive;
     CheckpointParts p{.module = m, .optimizers = t.optimizers_, .state = t.state_, .progress = t.progress_,
                       .callback_metrics = t.callback_metrics_, .live_logs = t.live_logs_};
-    if constexpr (requires { { m.hparams() } -> std::convertible_to<HParams>; }) p.hparams = HParams(m.hparams());
     p.save_precision = [&t](OutputArchive& a) { t.precision_.save(a); };
     p.load_precision = [&t](InputArchive& a) { t.precision_.load(a); };
     p.save_callbacks = [&t](OutputArchive& callbacks) {
