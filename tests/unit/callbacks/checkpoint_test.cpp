@@ -281,3 +281,31 @@ TEST_CASE("a checkpoint that cannot be used is an error naming the file, and cha
     CHECK(report.unexpected == std::vector<std::string>{"fc1.weight", "fc1.bias"});
   }
 }
+
+TEST_CASE("a checkpoint records the module's hparams under hparams/", "[checkpoint]") {
+  struct Tuned : torch::nn::Module {
+    torch::nn::Linear fc{register_module("fc", torch::nn::Linear(2, 1))};
+    torch::Tensor training_step(const std::pair<torch::Tensor, torch::Tensor>& b, kiln::StepContext&) {
+      return torch::mse_loss(fc(b.first), b.second);
+    }
+    std::unique_ptr<torch::optim::SGD> configure_optimizers() {
+      return std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(0.1));
+    }
+    kiln::HParams hparams() const { return {{"lr", 0.1}, {"layers", std::int64_t{1}}, {"name", std::string("tuned")}}; }
+  } m;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> data{{torch::ones({4, 2}), torch::zeros({4, 1})}};
+  kiln::Trainer<Tuned, kiln::Loggers<>> t({.max_epochs = 1, .enable_progress_bar = false});
+  t.fit(m, data);
+  const auto path = scratch("hparams.ckpt");
+  t.save_checkpoint(path);
+  torch::serialize::InputArchive root, hp;
+  kiln::detail::read_archive(root, path);
+  REQUIRE(root.try_read("hparams", hp));
+  c10::IValue lr, layers, name;
+  REQUIRE(hp.try_read("lr", lr));
+  REQUIRE(hp.try_read("layers", layers));
+  REQUIRE(hp.try_read("name", name));
+  CHECK(lr.toDouble() == 0.1);
+  CHECK(layers.toInt() == 1);
+  CHECK(name.toStringRef() == "tuned");
+}
