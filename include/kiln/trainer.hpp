@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/callbacks/progress_bar.hpp>
 #include <kiln/core/concepts/callback.hpp>

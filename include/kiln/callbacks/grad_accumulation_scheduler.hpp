@@ -7,7 +7,7 @@
 #include <map>
 #include <utility>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>

@@ -9,7 +9,7 @@
 #include <typeinfo>
 
 #include <cxxabi.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>

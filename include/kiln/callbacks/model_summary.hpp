@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <torch/nn/module.h>
 
 #include <kiln/core/events.hpp>

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <sys/ioctl.h>  // TIOCGWINSZ: the terminal's width
 #include <unistd.h>     // isatty
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include <ATen/core/Tensor.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/linkage.hpp>

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/linkage.hpp>

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <torch/types.h>
 #include <zlib.h>
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <torch/data/samplers/base.h>
 #include <torch/serialize/archive.h>
 

@@ -18,7 +18,7 @@
 
 #include <unistd.h>  // gethostname, getpid: the events file's name
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>

@@ -9,7 +9,7 @@
 #include <optional>
 #include <vector>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/core/batch_size.hpp>
 #include <kiln/core/concepts/data_source.hpp>

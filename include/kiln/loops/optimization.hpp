@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <torch/optim/optimizer.h>
 
 #include <kiln/core/config.hpp>

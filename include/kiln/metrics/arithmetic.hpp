@@ -11,7 +11,7 @@
 #include <utility>
 
 #include <ATen/ATen.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/metrics/metric.hpp>
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <torch/optim/optimizer.h>
 
 #include <kiln/core/error.hpp>

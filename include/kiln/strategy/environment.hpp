@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #if KILN_HAS_GLOO

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include <ATen/Parallel.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/linkage.hpp>

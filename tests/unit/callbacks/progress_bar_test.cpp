@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>

@@ -21,7 +21,7 @@
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/loggers/csv_logger.hpp>
 #include <kiln/loggers/tensorboard_logger.hpp>

@@ -8,7 +8,7 @@
 #include <string>
 #include <system_error>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <kiln/core/linkage.hpp>
 

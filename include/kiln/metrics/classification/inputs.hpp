@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include <ATen/ATen.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <kiln/core/error.hpp>

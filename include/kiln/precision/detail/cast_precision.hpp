@@ -5,7 +5,7 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/Device.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <torch/nn/module.h>
 
 #include <kiln/core/error.hpp>
