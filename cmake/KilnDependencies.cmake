@@ -1,10 +1,22 @@
 # Finds kiln's dependencies; the same calls run in kiln-config.cmake for consumers.
 include_guard(GLOBAL)
 find_package(Torch REQUIRED)
-find_package(Boost REQUIRED)        # header-only use: Boost.Hana
-find_package(range-v3 REQUIRED)
-find_package(fmt REQUIRED)
+include(KilnTorchWheel)
 find_package(ZLIB REQUIRED)        # kiln::data::read_idx reads .gz files
+include(KilnRequirements)
+kiln_require_torch("${Torch_VERSION}" "${Torch_DIR}" "${TORCH_LIBRARY}")
+# fmt: LibTorch 2.x ships its own copy in its include folder, which comes before the system's on
+# every compile line, so that copy is the one kiln's headers see; it is used header-only (its
+# library is not exported). Otherwise the system's fmt (Debian: libfmt-dev).
+set(KILN_FMT_FROM_TORCH OFF)
+foreach(kiln_dir ${TORCH_INCLUDE_DIRS})
+  if(EXISTS "${kiln_dir}/fmt/format.h")
+    set(KILN_FMT_FROM_TORCH ON)
+  endif()
+endforeach()
+if(NOT KILN_FMT_FROM_TORCH)
+  find_package(fmt REQUIRED)
+endif()
 
 # Under add_subdirectory, imported targets found here would be visible only inside kiln's
 # directory, and a consumer linking kiln::kiln could not resolve torch_cpu & co.
@@ -38,7 +50,7 @@ if(NOT DEFINED KILN_HAS_NCCL)
   set(KILN_HAS_NCCL 0 CACHE INTERNAL "")
   if(TARGET torch_cuda)
     include(CheckCXXSourceCompiles)
-    find_path(KILN_NCCL_INCLUDE_DIR nccl.h HINTS ENV NCCL_ROOT ENV NCCL_HOME ENV CUDA_HOME PATH_SUFFIXES include)
+    find_path(KILN_NCCL_INCLUDE_DIR nccl.h HINTS ${KILN_TORCH_WHEEL_NCCL_INCLUDE} ENV NCCL_ROOT ENV NCCL_HOME ENV CUDA_HOME PATH_SUFFIXES include)
     set(CMAKE_REQUIRED_INCLUDES ${TORCH_INCLUDE_DIRS})
     if(KILN_NCCL_INCLUDE_DIR)
       list(APPEND CMAKE_REQUIRED_INCLUDES ${KILN_NCCL_INCLUDE_DIR})

@@ -1,0 +1,20 @@
+# Unmet configure-time requirements each stop with kiln's sentence (cmake/KilnRequirements.cmake).
+# Run as: cmake -DCASE=<old_torch|mixed_torch|no_cxx20> -DWORK_DIR=<dir> -P requirements.cmake
+cmake_minimum_required(VERSION 3.21)
+set(KILN_REQUIREMENTS_REPORT ON)
+include(${CMAKE_CURRENT_LIST_DIR}/../../cmake/KilnRequirements.cmake)
+if(CASE STREQUAL "old_torch")
+  kiln_require_torch(1.12.1 /opt/libtorch/share/cmake/Torch /opt/libtorch/lib/libtorch.so)
+elseif(CASE STREQUAL "mixed_torch")
+  # A wheel's CMake files with Debian's libtorch.so.
+  file(MAKE_DIRECTORY ${WORK_DIR}/torch/share/cmake/Torch ${WORK_DIR}/torch/lib)
+  kiln_require_torch(2.15.0 ${WORK_DIR}/torch/share/cmake/Torch /usr/lib/x86_64-linux-gnu/libtorch.so)
+elseif(CASE STREQUAL "no_cxx20")
+  kiln_require_cxx20("cxx_std_98;cxx_std_11;cxx_std_14;cxx_std_17" GNU 9.4.0 /usr/bin/g++-9)
+elseif(CASE STREQUAL "all_met")
+  file(MAKE_DIRECTORY ${WORK_DIR}/libtorch/share/cmake/Torch ${WORK_DIR}/libtorch/lib)
+  kiln_require_torch(2.15.0 ${WORK_DIR}/libtorch/share/cmake/Torch ${WORK_DIR}/libtorch/lib/libtorch.so)
+  kiln_require_torch(1.13.1 /usr/share/cmake/Torch /usr/lib/x86_64-linux-gnu/libtorch.so)
+  kiln_require_cxx20("cxx_std_17;cxx_std_20" GNU 12.2.0 /usr/bin/c++)
+  message("requirements: all met")
+endif()
