@@ -10,16 +10,13 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
-#include <torch/version.h>
-#if TORCH_VERSION_MAJOR >= 2
-#include <torch/csrc/distributed/c10d/Backend.hpp>
-#endif
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>  // in 2.x it includes Backend.hpp
 
 #include <kiln/core/error.hpp>
 #include <kiln/strategy/environment.hpp>
+#include <kiln/util/torch_compat.hpp>
 
 /// Collectives over kiln's process group. Without one (a single process, or before
 /// `init_process_group`) each is the identity: rank 0 of 1, all_reduce returns its input,
@@ -30,13 +27,7 @@ namespace kiln::dist {
 enum class ReduceOp { sum, mean, min, max, product };
 
 namespace detail {
-// LibTorch 2 made the Gloo and NCCL groups c10d::Backend implementations (1.x: ProcessGroup
-// ones); both have the collectives kiln calls, with the same signatures.
-#if TORCH_VERSION_MAJOR >= 2
-using Group = c10d::Backend;
-#else
-using Group = c10d::ProcessGroup;
-#endif
+using Group = compat::GroupBase;
 struct GroupSlot {
   c10::intrusive_ptr<Group> group;
   c10::intrusive_ptr<c10d::Store> store;  ///< the rendezvous store (for the roll call below)

@@ -2,16 +2,36 @@
 // kiln/util/torch_compat.hpp — the one place where LibTorch 1.13 and 2.x differ for kiln.
 #pragma once
 #include <string>
+#include <utility>
 
 #include <ATen/Context.h>
 #include <ATen/autocast_mode.h>
 #include <c10/util/Exception.h>
+#include <torch/csrc/autograd/variable.h>
 #include <torch/optim/optimizer.h>
 #include <torch/version.h>
 
 #include <kiln/core/error.hpp>
 
+namespace c10d {
+class Backend;
+class ProcessGroup;
+}  // namespace c10d
+
 namespace kiln::compat {
+
+/// The base class of c10d's Gloo and NCCL groups: LibTorch 2 made them c10d::Backend
+/// implementations (1.x: ProcessGroup ones); both have the collectives kiln calls, with the same
+/// signatures.
+#if TORCH_VERSION_MAJOR >= 2
+using GroupBase = c10d::Backend;
+#else
+using GroupBase = c10d::ProcessGroup;
+#endif
+
+/// A parameter's gradient accumulator node, as autograd hands it out: a std::shared_ptr<Node> in
+/// LibTorch 1.x, a c10::intrusive_ptr<Node> in recent 2.x.
+using GradAccumulatorPtr = decltype(torch::autograd::impl::grad_accumulator(std::declval<const at::Tensor&>()));
 
 /// Drops every gradient of `opt`'s parameters (zero_grad(set_to_none=true)). LibTorch 1.13's
 /// Optimizer::zero_grad() has no set_to_none and fills zeros; dropping skips a memset per

@@ -7,13 +7,14 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/strategy/collectives.hpp>
+#include <kiln/util/torch_compat.hpp>
 
 namespace kiln::detail {
 
@@ -158,7 +159,7 @@ class GradBuckets {
   std::vector<Bucket> buckets_;
   std::vector<int> bucket_of_;
   std::size_t next_ = 0;
-  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+  std::vector<compat::GradAccumulatorPtr> accumulators_;
 };
 
 }  // namespace kiln::detail
