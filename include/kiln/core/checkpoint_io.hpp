@@ -14,7 +14,7 @@
 #include <vector>
 
 #include <fcntl.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <torch/nn/module.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -70,7 +70,8 @@ KILN_DECL void write_atomically(torch::serialize::OutputArchive& archive, const 
 
 /// Opens a checkpoint; a missing, truncated, damaged or foreign file is an Error naming it,
 /// raised before LibTorch reads any of it (CheckpointTrailer).
-KILN_DECL void read_archive(torch::serialize::InputArchive& archive, const std::filesystem::path& path);
+KILN_DECL void read_archive(torch::serialize::InputArchive& archive, const std::filesystem::path& path,
+                            const at::Device& device = at::kCPU);
 
 KILN_DECL std::string shape(const at::Tensor& t);
 
@@ -164,7 +165,8 @@ KILN_DECL void write_atomically(torch::serialize::OutputArchive& archive, const 
   sync(dir, O_RDONLY | O_DIRECTORY);  // the rename itself durable; best effort
 }
 
-KILN_DECL void read_archive(torch::serialize::InputArchive& archive, const std::filesystem::path& path) {
+KILN_DECL void read_archive(torch::serialize::InputArchive& archive, const std::filesystem::path& path,
+                            const at::Device& device) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw Error(fmt::format("kiln: checkpoint {} does not exist", path.string()));
@@ -185,7 +187,9 @@ KILN_DECL void read_archive(torch::serialize::InputArchive& archive, const std::
   if (bytes.compare(bytes.size() - n + 8, 4, want.data() + 8, 4) != 0)
     throw bad("its CRC-32 does not match its bytes (the file is damaged)");
   try {
-    archive.load_from(bytes.data(), bytes.size() - n);
+    // Tensors land on `device`, whatever device saved them: a checkpoint written on a GPU loads
+    // on a machine without one.
+    archive.load_from(bytes.data(), bytes.size() - n, device);
   } catch (const std::exception& e) {
     std::string why = e.what();
     throw bad(why.substr(0, why.find('\n')));

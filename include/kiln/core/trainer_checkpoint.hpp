@@ -13,7 +13,7 @@
 #include <vector>
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <torch/version.h>
@@ -62,6 +62,7 @@ struct CheckpointParts {
   std::optional<HParams> hparams;  ///< written by save; restore leaves them to the module
   std::function<void(torch::serialize::OutputArchive&)> save_precision, save_callbacks;
   std::function<void(torch::serialize::InputArchive&)> load_precision, load_callbacks;
+  at::Device device = at::kCPU;  ///< where restore puts the tensors (optimizer state): the strategy's device
 };
 
 /// The checkpoint format (version 2): one torch archive, then kiln's 20-byte trailer
@@ -100,7 +101,8 @@ struct TrainerCheckpoint {
     using torch::serialize::InputArchive;
     using torch::serialize::OutputArchive;
     CheckpointParts p{.module = m, .optimizers = t.optimizers_, .state = t.state_, .progress = t.progress_,
-                      .callback_metrics = t.callback_metrics_, .live_logs = t.live_logs_};
+                      .callback_metrics = t.callback_metrics_, .live_logs = t.live_logs_,
+                      .device = t.strategy_.device()};
     p.save_precision = [&t](OutputArchive& a) { t.precision_.save(a); };
     p.load_precision = [&t](InputArchive& a) { t.precision_.load(a); };
     p.save_callbacks = [&t](OutputArchive& callbacks) {
@@ -219,7 +221,7 @@ KILN_DECL void TrainerCheckpoint::save(CheckpointParts& p, const std::filesystem
 KILN_DECL ResumePoint TrainerCheckpoint::restore(CheckpointParts& p, const std::filesystem::path& path, bool strict) {
   using torch::serialize::InputArchive;
   InputArchive root;
-  read_archive(root, path);
+  read_archive(root, path, p.device);
   auto sub = [&](InputArchive& parent, const char* key, InputArchive& out) -> void {
     if (!parent.try_read(key, out))
       throw Error(fmt::format("kiln: checkpoint {} has no \"{}\" (not written by kiln's save_checkpoint)", path.string(), key));

@@ -21,14 +21,24 @@ class StrategyImpl {
 
 namespace detail {
 
-/// `t` with every tensor moved to `d` (non-blocking).
+/// `x` on `d`. A CPU tensor bound for a GPU goes through page-locked (pinned) memory, since only a
+/// copy from pinned memory is really asynchronous: the step's kernels queue up behind it instead
+/// of waiting for the copy (PyTorch's DataLoader(pin_memory=True) + .to(non_blocking=True)).
+/// LibTorch's pinned-memory allocator caches its blocks and keeps them until the copy is done.
+inline at::Tensor to_device(const at::Tensor& x, const at::Device& d) {
+  if (x.device() == d) return x;
+  if (d.is_cuda() && x.is_cpu() && !x.is_pinned()) return x.pin_memory().to(d, /*non_blocking=*/true);
+  return x.to(d, /*non_blocking=*/true);
+}
+
+/// `t` with every tensor moved to `d` (non-blocking, through pinned memory for a GPU).
 template <class T>
 T move_tree(const T& t, const at::Device& d) {
-  return map_tree(t, [&](const at::Tensor& x) { return x.to(d, /*non_blocking=*/true); });
+  return map_tree(t, [&](const at::Tensor& x) { return to_device(x, d); });
 }
 
 /// Calls f(batch) with the batch on `d`: the batch itself on CPU (no copy), else a copy moved
-/// non-blocking (each strategy's with_batch_on_device).
+/// non-blocking through pinned memory (each strategy's with_batch_on_device).
 template <class Batch, class F>
 decltype(auto) with_batch_on(const at::Device& d, Batch& batch, F&& f) {
   if constexpr (is_tensor_tree<Batch>) {
