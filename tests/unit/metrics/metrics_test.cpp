@@ -139,6 +139,26 @@ TEST_CASE("regression metrics equal scikit-learn's, one output and three", "[met
   matches(functional::explained_variance(ramp, c), "reg_const.ev");
 }
 
+TEST_CASE("a constant target whose one-pass variance rounds to a residue still scores 0, not -1e14",
+          "[metrics][regression]") {
+  // 200 samples of 0.7 in five uneven batches: Σy² − (Σy)²/n is 2.8e-14, not 0 (found by the
+  // comparison with torchmetrics).
+  const auto target = torch::full({200}, 0.7, torch::kDouble), preds = torch::linspace(0, 1, 200, torch::kDouble);
+  R2Score r2;
+  ExplainedVariance ev;
+  std::int64_t at = 0;
+  for (std::int64_t size : {37, 50, 23, 64, 26}) {
+    r2.update(preds.narrow(0, at, size), target.narrow(0, at, size));
+    ev.update(preds.narrow(0, at, size), target.narrow(0, at, size));
+    at += size;
+  }
+  CHECK(r2.compute().item<double>() == 0.0);
+  CHECK(ev.compute().item<double>() == 0.0);
+  R2Score perfect;
+  perfect.update(target, target);
+  CHECK(perfect.compute().item<double>() == 1.0);
+}
+
 TEST_CASE("empty states and undefined values are errors that name the metric", "[metrics]") {
   CHECK_THROWS_WITH(Accuracy(mc()).compute(), Contains("Accuracy.compute() needs at least one sample"));
   CHECK_THROWS_WITH(AUROC().compute(), Contains("AUROC.compute() needs at least one sample"));
