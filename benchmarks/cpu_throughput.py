@@ -44,12 +44,10 @@ DEFAULT_STEPS = {"mlp": 3000, "cnn": 60}
 WARMUP = {"mlp": 100, "cnn": 5}
 
 
-def worker(model, threads, steps):
+def workload(model):
+    """The model and its fixed batches (seeded), mirroring cpu_throughput.cpp; vs_lightning.py uses it too."""
     import torch
-    import torch.nn.functional as F
 
-    if threads > 0:
-        torch.set_num_threads(threads)
     torch.manual_seed(0)
     if model == "mlp":
         net = torch.nn.Sequential(torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
@@ -61,6 +59,16 @@ def worker(model, threads, steps):
             torch.nn.Flatten(), torch.nn.Linear(64 * 7 * 7, 128), torch.nn.ReLU(), torch.nn.Dropout(0.25),
             torch.nn.Linear(128, 10))
         data = [(torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))) for _ in range(16)]
+    return net, data
+
+
+def worker(model, threads, steps):
+    import torch
+    import torch.nn.functional as F
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    net, data = workload(model)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 
     def step(i):
