@@ -10,7 +10,7 @@ namespace kiln {
 ///
 /// *Requires*: a movable object type. Nothing else: a callback handles the events it has
 /// `void on(const kiln::event::X&, auto& trainer)` overloads for; every other event costs nothing.
-/// *Optional*: `state_key()`, `state_dict()`, `load_state_dict()` (checkpoints, issue 4).
+/// *Optional*: `state_key()`, `state_dict()`, `load_state_dict()` (saved in checkpoints).
 /// *Models*: kiln::ProgressBar, kiln::Every<H>, kiln::Once<H>.
 template <class C>
 concept Callback = std::is_object_v<C> && std::move_constructible<C> && !std::is_const_v<C>;
