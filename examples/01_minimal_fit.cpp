@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // examples/01_minimal_fit.cpp — teaches: a module with training/validation steps, a Trainer, fit, test.
-// Learns a noisy linear classification rule on synthetic data (until the Fashion-MNIST
-// example lands); prints `test/acc: <value>`. `--fast-dev-run` runs one batch of each loop.
+// Learns a noisy linear classification rule on synthetic data (examples/fashion_mnist_cnn.cpp
+// trains on real images); prints `test/acc: <value>`. `--fast-dev-run` runs one batch of each loop.
 #include <cstdio>
 #include <cstring>
 #include <string>

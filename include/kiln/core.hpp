@@ -8,7 +8,7 @@
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
 #include <kiln/core/hparams.hpp>
-#include <kiln/core/log_buffer.hpp>
+#include <kiln/core/logging.hpp>
 #include <kiln/core/module_hooks.hpp>
 #include <kiln/core/optimizer_config.hpp>
 #include <kiln/core/policies.hpp>

@@ -16,6 +16,7 @@
 #include <kiln/core/dispatch.hpp>
 #include <kiln/core/events.hpp>
 #include <kiln/core/state.hpp>
+#include <kiln/loops/batches.hpp>
 
 namespace kiln {
 
@@ -31,7 +32,8 @@ struct RunOptions {
 /// Runs `process(engine, batch)` over data for some epochs and emits Ignite's events
 /// (started, epoch_started, iteration_started, iteration_completed, epoch_completed,
 /// completed, terminated, exception) to its handlers, each an object with
-/// `on(const kiln::event::X&, auto& engine)` overloads. The Trainer is built on it.
+/// `on(const kiln::event::X&, auto& engine)` overloads. The Trainer's loops share its batch
+/// iteration (kiln/loops/batches.hpp).
 ///
 /// If the process function returns a tensor it is kept in `state().output`.
 template <class Process, class... Handlers>
@@ -82,69 +84,32 @@ class Engine {
     // Ignite: running a finished engine again starts a new run (an attached state, the
     // Trainer's, is the Trainer's to manage).
     if (state_ == &own_state_ && s.max_epochs >= 0 && s.epoch >= s.max_epochs) s = State{};
-    s.max_epochs = opt.max_epochs;
-    s.should_stop = false;
     const std::int64_t limit = opt.epoch_length.value_or(-1);
-    // The length is known only from a sized range; a limit on unsized data is only a maximum.
-    const auto size = detail::size_of(range);
-    s.epoch_length = size ? std::optional<std::int64_t>(limit >= 0 ? std::min(limit, *size) : *size) : std::nullopt;
+    detail::begin_run(s, range, opt.max_epochs, limit);
     std::int64_t skip = opt.skip_batches;
     try {
       emit(event::started{});
       while ((s.max_epochs < 0 || s.epoch < s.max_epochs) && !s.should_stop) {
-        s.batch_idx = 0;
-        s.stop_epoch = false;
+        detail::begin_epoch(s);
         emit(event::epoch_started{});
-        if (limit != 0) {
-          auto it = std::begin(range);
-          auto end = std::end(range);
-          for (; skip > 0 && it != end; --skip) {
-            ++it;
-            ++s.batch_idx;
+        detail::for_each_batch(range, s, limit, std::exchange(skip, 0), [&](auto& batch) {
+          emit(event::iteration_started{});
+          if constexpr (std::is_same_v<std::remove_cvref_t<decltype(process_(*this, batch))>, at::Tensor>) {
+            s.output = process_(*this, batch);
+          } else {
+            process_(*this, batch);
           }
-          skip = 0;
-          if (limit > 0 && s.batch_idx >= limit) drain(range, it, end);
-          else for (; it != end; ) {
-            emit(event::iteration_started{});
-            auto&& batch = *it;  // a view may yield a prvalue: name it so steps get an lvalue
-            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(process_(*this, batch))>, at::Tensor>) {
-              s.output = process_(*this, batch);
-            } else {
-              process_(*this, batch);
-            }
-            ++s.iteration;
-            emit(event::iteration_completed{});
-            ++s.batch_idx;
-            if (s.should_stop || s.stop_epoch || (limit > 0 && s.batch_idx >= limit)) {
-              drain(range, it, end);
-              break;
-            }
-            ++it;  // advance only when another batch is wanted: a loader fetches on ++
-          }
-        }
-        if (!s.epoch_length) s.epoch_length = s.batch_idx;
+          ++s.iteration;
+          emit(event::iteration_completed{});
+        });
         emit(event::epoch_completed{});
-        ++s.epoch;
-        if (s.batch_idx == 0 && limit != 0)
-          s.request_stop("the data yielded no batches");  // more epochs would be empty too
+        detail::end_epoch(s, limit);
       }
       if (s.should_stop) emit(event::terminated{});
       emit(event::completed{});
     } catch (const std::exception& e) {
       emit(event::exception{e});
       throw;
-    }
-  }
-
-  /// A torch::data loader with workers refuses a new epoch while batches of the last one are
-  /// in flight, so an epoch cut short by a limit or a stop fetches the rest of its batches.
-  template <class Range, class It, class End>
-  static void drain(Range& range, It& it, End& end) {
-    if constexpr (requires { range.end_epoch(); }) range.end_epoch();  // kiln::data::Loader: only in-flight batches remain
-    if constexpr (requires { range.options().workers; }) {
-      if (range.options().workers > 0)
-        while (++it != end) {
-        }
     }
   }
 

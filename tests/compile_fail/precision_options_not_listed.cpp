@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/precision_options_not_listed.cpp — configured FP16Mixed options go to a Trainer whose precision is FP32.
 // kiln-expect-error: kiln: an object passed to the Trainer constructor is neither a TrainerConfig, the tag of its Precision<\.\.\.>
-#include <kiln/precision/mixed.hpp>
+#include <kiln/precision/fp16_mixed.hpp>
 
 #include "net.hpp"
 

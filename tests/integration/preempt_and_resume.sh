@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# tests/integration/preempt_and_resume.sh EXE WORK_DIR — preemption (issue 4, item 7).
+# tests/integration/preempt_and_resume.sh EXE WORK_DIR — preemption: SIGTERM/SIGUSR1 write last.pt and the run resumes from it.
 # Runs kiln_resume_probe uninterrupted, then once per signal (SIGTERM, SIGUSR1) sends the
 # signal mid-epoch (after step 18, while it trains on slowly). The run must write
 # checkpoints/last.pt, say so, and exit with kiln::preempted_exit_code (75); resumed from that

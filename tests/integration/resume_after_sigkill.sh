@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# tests/integration/resume_after_sigkill.sh EXE WORK_DIR — exact resume after SIGKILL (issue 4, item 2).
+# tests/integration/resume_after_sigkill.sh EXE WORK_DIR — exact resume after SIGKILL.
 # Runs kiln_resume_probe uninterrupted, then twice more killed with SIGKILL: once in the middle of
 # an epoch (after the checkpoint at step 16 = epoch 1, batch 4, with more batches trained after it
 # and lost), once between epochs (right after the checkpoint at step 24, the end of epoch 1).

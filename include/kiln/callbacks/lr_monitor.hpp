@@ -8,12 +8,12 @@
 #include <string>
 #include <typeinfo>
 
-#include <cxxabi.h>
 #include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
-#include <kiln/core/log_buffer.hpp>
+#include <kiln/core/logging.hpp>
+#include <kiln/util/type_name.hpp>
 #include <kiln/loops/lr_schedulers.hpp>
 
 namespace kiln {
@@ -45,10 +45,7 @@ class LearningRateMonitor {
 
   /// "Adam" for torch::optim::Adam: the class name without its namespace.
   static std::string optimizer_name(const torch::optim::Optimizer& o) {
-    const char* mangled = typeid(o).name();
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
-    std::string name = status == 0 && d ? d.get() : mangled;
+    std::string name = detail::demangle(typeid(o).name());
     if (const auto colon = name.rfind("::"); colon != std::string::npos) name = name.substr(colon + 2);
     return name;
   }

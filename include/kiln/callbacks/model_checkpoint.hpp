@@ -18,7 +18,7 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
-#include <kiln/core/checkpoint_io.hpp>
+#include <kiln/checkpoint/checkpoint_io.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
 #include <kiln/core/stage.hpp>
@@ -99,7 +99,7 @@ class ModelCheckpoint {
     torch::serialize::InputArchive root, callbacks, mine;
     detail::read_archive(root, last);
     c10::IValue best;
-    if (root.try_read("callbacks", callbacks) && callbacks.try_read(state_key(), mine) && mine.try_read("best_model_path", best) &&
+    if (root.try_read("callbacks", callbacks) && (callbacks.try_read(state_key(), mine) || callbacks.try_read(typeid(ModelCheckpoint).name(), mine)) && mine.try_read("best_model_path", best) &&
         best.isString() && !best.toStringRef().empty())
       return best.toStringRef();
     looked += fmt::format(" (its latest checkpoint {} records no best file)", last.string());
@@ -175,8 +175,10 @@ class ModelCheckpoint {
     last_path_ = last.toStringRef();
     restored_dir_ = dir.toStringRef();
   }
-  /// The key of this callback's state in a checkpoint.
-  static std::string state_key() { return typeid(ModelCheckpoint).name(); }
+  /// The key of this callback's state in a checkpoint (Lightning's Callback.state_key).
+  /// Checkpoints written before state keys existed used the mangled type name; find() and
+  /// restoring read that too.
+  static std::string state_key() { return "ModelCheckpoint"; }
 
  private:
   struct Kept {
@@ -203,12 +205,10 @@ class ModelCheckpoint {
       // Under DDP every rank follows rank 0's score (rank 0 writes and keeps the files), so all
       // take the same branch into save_checkpoint, whose barrier would otherwise pair with
       // another collective when a monitored value is not synced.
-      if constexpr (requires(at::Tensor& x) { t.strategy().broadcast_from_zero(x); }) {
-        if (t.strategy().world_size() > 1) {
-          auto v = at::scalar_tensor(*score, at::kDouble);
-          t.strategy().broadcast_from_zero(v);
-          score = v.item<double>();
-        }
+      if (t.strategy().world_size() > 1) {
+        auto v = at::scalar_tensor(*score, at::kDouble);
+        t.strategy().broadcast_from_zero(v);
+        score = v.item<double>();
       }
     }
     if (opt_.save_top_k != 0 && (!opt_.monitor || (!std::isnan(*score) && improves(*score)))) {

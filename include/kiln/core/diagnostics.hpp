@@ -55,6 +55,18 @@
   "kiln: trainer.callback<T>() names a type that is not in Callbacks<...>. Add it to the list."
 #define KILN_ERR_LOGGER_NOT_LISTED                                                               \
   "kiln: trainer.logger<T>() names a type that is not in Loggers<...>. Add it to the list."
+#define KILN_ERR_STRATEGY_MEMBER(member)                                                         \
+  "kiln: the strategy (StrategyImpl<Tag> of Strategy<Tag>) has no " member ". Add it; "          \
+  "kiln/core/concepts/strategy.hpp lists what a strategy offers."
+#define KILN_ERR_PRECISION_MEMBER(member)                                                        \
+  "kiln: the precision (PrecisionImpl<Tag> of Precision<Tag>) has no " member ". Add it, or "    \
+  "derive from kiln::detail::PrecisionDefaults."
+#define KILN_ERR_LOGGER_MEMBER(member)                                                           \
+  "kiln: a type listed in Loggers<...> has no " member ", so it is not a logger. List "          \
+  "callbacks in Callbacks<...>, or add the member."
+#define KILN_ERR_EVENT_NOT_COUNTED                                                               \
+  "kiln: kiln::every() and kiln::once() count kiln's own events only, and this event is not one "  \
+  "of kiln::event::all. Count your own event inside the handler instead."
 #define KILN_ERR_NOT_A_DATA_SOURCE                                                               \
   "kiln: the data is not a data source. Pass a range of batches (with begin/end), a pointer to " \
   "one such as a torch::data loader, or a DataModule."

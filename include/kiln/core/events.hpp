@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <kiln/core/diagnostics.hpp>
 #include <kiln/core/stage.hpp>
 
 namespace at { class Tensor; }
@@ -101,14 +102,17 @@ using all = std::tuple<setup, fit_start, sanity_check_start, sanity_check_end, t
 
 inline constexpr std::size_t count = std::tuple_size_v<all>;
 
-/// Position of event E in kiln::event::all.
+/// Position of event E in kiln::event::all; a compile error for any other type (a user's own
+/// event sent through Engine::emit has no position, so filters cannot count it).
 template <class E>
 inline constexpr std::size_t index_of = [] {
-  return []<std::size_t... I>(std::index_sequence<I...>) {
-    std::size_t found = count;
-    ((std::is_same_v<E, std::tuple_element_t<I, all>> ? (found = I, true) : false) || ...);
-    return found;
+  constexpr std::size_t found = []<std::size_t... I>(std::index_sequence<I...>) {
+    std::size_t at = count;
+    ((std::is_same_v<E, std::tuple_element_t<I, all>> ? (at = I, true) : false) || ...);
+    return at;
   }(std::make_index_sequence<count>{});
+  static_assert(found < count, KILN_ERR_EVENT_NOT_COUNTED);
+  return found;
 }();
 
 }  // namespace kiln::event

@@ -14,6 +14,8 @@ struct module_hook {
   template <class M>
   static constexpr bool callable = false;
   template <class M>
+  static constexpr bool near_miss = false;
+  template <class M>
   static constexpr bool check() { return true; }
   template <class M>
   static void call(M&, StepContext&) {}
@@ -28,10 +30,12 @@ struct module_hook {
     template <class M>                                                                     \
     static constexpr bool callable =                                                       \
         requires(M& m, StepContext& c) { m.on_##event_name(c); };                          \
+    /* the hook's name is there but the call does not compile */                        \
+    template <class M>                                                                     \
+    static constexpr bool near_miss = !callable<M> && requires { &M::on_##event_name; };   \
     template <class M>                                                                     \
     static constexpr bool check() {                                                        \
-      constexpr bool module_hook_has_documented_signature =                                \
-          callable<M> || !requires { &M::on_##event_name; };                               \
+      constexpr bool module_hook_has_documented_signature = !near_miss<M>;                 \
       static_assert(module_hook_has_documented_signature,                                  \
                     KILN_ERR_HOOK_SIGNATURE(on_##event_name));                             \
       return true; /* the static_assert reported it: one mistake, one error */             \

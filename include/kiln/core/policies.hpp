@@ -89,9 +89,5 @@ inline constexpr bool all_unique = ((count_type<Ts, Ts...> == 1) && ...);
 template <class T>
 struct always_false : std::false_type {};
 
-/// Never defined: naming it in an error shows the offending type on the line after the sentence.
-template <class T>
-struct policy_listed_twice;
-
 }  // namespace detail
 }  // namespace kiln

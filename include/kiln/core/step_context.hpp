@@ -7,9 +7,10 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
-#include <kiln/core/log_buffer.hpp>
+#include <kiln/core/logging.hpp>
 #include <kiln/core/optimizer_config.hpp>
 #include <kiln/core/state.hpp>
 #include <kiln/util/torch_compat.hpp>
@@ -38,17 +39,17 @@ class StepContext {
 
   /// Logs a value (Lightning's self.log). Tensors stay on their device until read.
   void log(std::string_view name, const at::Tensor& value, const LogOptions& opt = {}) {
-    if (logs_) logs_->log(name, value, opt, stage_, batch_size_);
+    if (logs_) log_(logs_, name, value, opt, stage_, batch_size_);
   }
   /// Logs a metric object (kiln::metrics): its forward value on step, compute() (synced over
   /// ranks) at epoch end, then reset(). The metric must outlive the epoch (a module member).
   template <class M>
     requires requires(M& m) { { m.compute() } -> std::convertible_to<at::Tensor>; m.reset(); }
   void log(std::string_view name, M& metric, const LogOptions& opt = {}) {
-    if (logs_) logs_->log_metric(name, MetricRef::of(metric), opt, stage_);
+    if (logs_) log_metric_(logs_, name, MetricRef::of(metric), opt, stage_);
   }
   void log(std::string_view name, double value, const LogOptions& opt = {}) {
-    if (logs_) logs_->log(name, at::scalar_tensor(value, at::kDouble), opt, stage_, batch_size_);
+    if (logs_) log_(logs_, name, at::scalar_tensor(value, at::kDouble), opt, stage_, batch_size_);
   }
   /// The samples in the running step's batch (detail::batch_size_of), which weighs logged values
   /// in epoch means; the loops set it before each step.
@@ -84,7 +85,9 @@ class StepContext {
   struct Wiring {
     State* state;
     Stage stage;
-    LogBuffer* logs = nullptr;
+    void* logs = nullptr;  ///< the loop's LogBuffer, reached through log / log_metric
+    void (*log)(void*, std::string_view, const at::Tensor&, const LogOptions&, Stage, std::int64_t) = nullptr;
+    void (*log_metric)(void*, std::string_view, const MetricRef&, const LogOptions&, Stage) = nullptr;
     std::vector<OptimizerConfig>* optimizers = nullptr;
     void* precision = nullptr;
     void* owner = nullptr;  ///< the Trainer (backward also involves its strategy)
@@ -94,7 +97,7 @@ class StepContext {
     int rank = 0, world_size = 1;
   };
   explicit StepContext(const Wiring& w)
-      : state_(w.state), stage_(w.stage), logs_(w.logs), optimizers_(w.optimizers),
+      : state_(w.state), stage_(w.stage), logs_(w.logs), log_(w.log), log_metric_(w.log_metric), optimizers_(w.optimizers),
         precision_(w.precision), owner_(w.owner), backward_(w.backward), step_(w.step), unscale_(w.unscale), rank_(w.rank),
         world_size_(w.world_size) {}
 
@@ -107,7 +110,9 @@ class StepContext {
   }
   State* state_;
   Stage stage_;
-  LogBuffer* logs_;
+  void* logs_;
+  void (*log_)(void*, std::string_view, const at::Tensor&, const LogOptions&, Stage, std::int64_t);
+  void (*log_metric_)(void*, std::string_view, const MetricRef&, const LogOptions&, Stage);
   std::vector<OptimizerConfig>* optimizers_;
   void* precision_;
   void* owner_;

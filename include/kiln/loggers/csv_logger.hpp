@@ -18,7 +18,7 @@
 #include <kiln/core/events.hpp>
 #include <kiln/core/hparams.hpp>
 #include <kiln/core/linkage.hpp>
-#include <kiln/core/log_buffer.hpp>
+#include <kiln/core/logging.hpp>
 #include <kiln/loggers/detail/version_dir.hpp>
 
 namespace kiln {

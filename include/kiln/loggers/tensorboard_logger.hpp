@@ -23,7 +23,7 @@
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
 #include <kiln/core/hparams.hpp>
-#include <kiln/core/log_buffer.hpp>
+#include <kiln/core/logging.hpp>
 #include <kiln/loggers/detail/crc32c.hpp>
 #include <kiln/loggers/detail/protobuf_writer.hpp>
 #include <kiln/loggers/detail/version_dir.hpp>

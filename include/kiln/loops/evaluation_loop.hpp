@@ -13,11 +13,12 @@
 #include <kiln/core/concepts/data_source.hpp>
 #include <kiln/core/config.hpp>
 #include <kiln/core/events.hpp>
-#include <kiln/core/log_buffer.hpp>
 #include <kiln/core/stage.hpp>
 #include <kiln/core/state.hpp>
 #include <kiln/core/step_context.hpp>
-#include <kiln/engine.hpp>
+#include <kiln/loops/batches.hpp>
+#include <kiln/trainer/log_buffer.hpp>
+#include <kiln/trainer/session.hpp>
 
 namespace kiln::detail {
 
@@ -50,83 +51,77 @@ struct stage_events<Stage::predict> {
   using end = event::predict_end;
 };
 
-/// One epoch of `step` over data in eval mode without gradients, on an Engine; maps the
-/// Engine's events to the stage's events and publishes the logged epoch values.
-template <class Trainer, class Module, Stage S>
+/// One pass of `step` over data in eval mode without gradients: the stage's start, epoch start,
+/// batch start/end per batch, epoch end (then its logged values are published), end.
+template <class Ctx, class Module, Stage S>
 class EvaluationLoop {
   using E = stage_events<S>;
 
  public:
   /// `stage` is S, or sanity_check for a validation loop run before training: it shares
   /// validation's code and events (one instantiation less per module), and publishes nothing.
-  EvaluationLoop(Trainer& t, Module& m, Stage stage = S)
-      : t_(t), m_(m), stage_(stage), ctx_(t.wiring(state_, stage, logs_)) {}
+  EvaluationLoop(Ctx c, Module& m, Stage stage = S) : c_(c), m_(m), stage_(stage), ctx_(c_.wiring(state_, stage, logs_)) {}
+  EvaluationLoop(const EvaluationLoop&) = delete;  // the step context points into this object
 
   /// Runs at most `limit` (and, when >= 0, `max_batches`) batches; returns the epoch values.
   template <class Data, class Step>
-  MetricMap run(Data& data, const BatchLimit& limit, std::string_view option,
-                std::int64_t max_batches, Step step) {
+  MetricMap run(Data& data, const BatchLimit& limit, std::string_view option, std::int64_t max_batches, Step step) {
     auto&& range = as_range(data);
     // a loader made before kiln's own launcher started the ranks takes its shard now
-    if constexpr (requires { range.use_ranks(0, 1); }) range.use_ranks(t_.strategy().rank(), t_.strategy().world_size());
+    if constexpr (requires { range.use_ranks(0, 1); }) range.use_ranks(c_.strategy.rank(), c_.strategy.world_size());
     std::int64_t n = limit.resolve(size_of(range), option);
     if (max_batches >= 0) n = n < 0 ? max_batches : std::min(n, max_batches);
     if (n == 0) return {};
+    const State& fit = c_.session.state;
     state_.stage = stage_;
-    state_.epoch = t_.state().epoch;
-    state_.global_step = t_.state().global_step;
+    state_.epoch = fit.epoch;
+    state_.global_step = fit.global_step;
     const bool was_training = m_.is_training();
     m_.eval();
     struct Publish {  // the Trainer shows this pass's progress while it runs
-      Trainer& t;
+      Session& s;
       const State* previous;
-      ~Publish() { t.evaluation_state_ = previous; }
-    } publish{t_, std::exchange(t_.evaluation_state_, &state_)};
+      ~Publish() { s.evaluation_state = previous; }
+    } publish{c_.session, std::exchange(c_.session.evaluation_state, &state_)};
+    MetricMap values;
     {
       torch::NoGradGuard no_grad;
-      auto process = [&](auto&, auto& batch) {
-        t_.with_batch(batch, [&](auto& b) {
-          [[maybe_unused]] auto guard = t_.precision().autocast();
-          ctx_.set_batch_size(detail::batch_size_of(b));
+      begin_run(state_, range, state_.epoch + 1, n);
+      emit(typename E::start{});
+      begin_epoch(state_);
+      emit(typename E::epoch_start{});
+      for_each_batch(range, state_, n, 0, [&](auto& raw) {
+        emit(typename E::batch_start{state_.batch_idx});
+        c_.with_batch(raw, [&](auto& b) {
+          [[maybe_unused]] auto guard = c_.precision.autocast();
+          ctx_.set_batch_size(batch_size_of(b));
           step(b, ctx_);
         });
-      };
-      Engine<decltype(process)&, EvaluationLoop&> engine(process, *this);
-      engine.attach_state(state_);
-      engine.run(data, {.max_epochs = state_.epoch + 1,
-                        .epoch_length = n < 0 ? std::nullopt : std::optional<std::int64_t>(n)});
+        ++state_.iteration;
+        emit(typename E::batch_end{state_.batch_idx});
+      });
+      emit(typename E::epoch_end{});  // the module may still log here
+      values = logs_.current_step_values();
+      values.merge(logs_.take_epoch_values());
+      if (stage_ == Stage::validate || stage_ == Stage::test) c_.hub.publish(values, logs_);
+      end_epoch(state_, n);
+      emit(typename E::end{});
     }
     m_.train(was_training);
-    if (state_.should_stop) t_.state().request_stop(state_.stop_reason);
-    return values_;
+    if (state_.should_stop) c_.session.state.request_stop(state_.stop_reason);
+    return values;
   }
-
-  template <class Eng>
-  void on(const event::started&, Eng&) { t_.emit(typename E::start{}, &m_, &ctx_); }
-  template <class Eng>
-  void on(const event::epoch_started&, Eng&) { t_.emit(typename E::epoch_start{}, &m_, &ctx_); }
-  template <class Eng>
-  void on(const event::iteration_started&, Eng&) { t_.emit(typename E::batch_start{state_.batch_idx}, &m_, &ctx_); }
-  template <class Eng>
-  void on(const event::iteration_completed&, Eng&) { t_.emit(typename E::batch_end{state_.batch_idx}, &m_, &ctx_); }
-  template <class Eng>
-  void on(const event::epoch_completed&, Eng&) {
-    t_.emit(typename E::epoch_end{}, &m_, &ctx_);  // the module may still log here
-    values_ = logs_.current_step_values();
-    values_.merge(logs_.take_epoch_values());
-    if (stage_ == Stage::validate || stage_ == Stage::test) t_.publish(values_, logs_);
-  }
-  template <class Eng>
-  void on(const event::completed&, Eng&) { t_.emit(typename E::end{}, &m_, &ctx_); }
 
  private:
-  Trainer& t_;
+  template <class Event>
+  void emit(const Event& e) { c_.emit(e, &m_, &ctx_); }
+
+  Ctx c_;
   Module& m_;
   Stage stage_;
   State state_;
   LogBuffer logs_;
   StepContext ctx_;
-  MetricMap values_;
 };
 
 }  // namespace kiln::detail

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// kiln/loops/fit_loop.hpp — the training loop: an Engine whose process function is the module's step.
+// kiln/loops/fit_loop.hpp — fit(): the sanity check, then epochs of training steps, validation when due.
 #pragma once
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <utility>
-#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -16,164 +17,193 @@
 #include <kiln/core/concepts/training_module.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
-#include <kiln/core/log_buffer.hpp>
 #include <kiln/core/step_context.hpp>
-#include <kiln/core/trainer_checkpoint.hpp>
-#include <kiln/engine.hpp>
+#include <kiln/loops/batches.hpp>
 #include <kiln/loops/evaluation_loop.hpp>
 #include <kiln/loops/optimization.hpp>
+#include <kiln/trainer/log_buffer.hpp>
 #include <kiln/util/preemption.hpp>
+#include <kiln/util/torch_compat.hpp>
 
 namespace kiln::detail {
 
-/// fit(): sanity check, then an Engine over the training data whose events this class maps
-/// to Lightning's (train_epoch_start, train_batch_start, ..., validation when due,
-/// train_epoch_end). `Val` is the validation data type, or no_data.
-template <class Trainer, class Module, class Val>
+/// One fit() of Module on training data, validating on `Val` data (no_data: none). run() reads
+/// top to bottom in the order of the events it emits (kiln/core/events.hpp).
+template <class Ctx, class Module, class Val>
 class FitLoop {
   static constexpr bool automatic = automatic_optimization<Module>;
+  static constexpr bool has_val = !std::is_same_v<Val, no_data>;
 
  public:
-  FitLoop(Trainer& t, Module& m, Val* val)
-      : t_(t), m_(m), val_(val), cfg_(t.config_), s_(t.state_), ctx_(t.wiring(t.state_, Stage::fit, logs_)) {}
+  FitLoop(Ctx c, Module& m, Val* val)
+      : c_(c), m_(m), val_(val), cfg_(c_.config), s_(c_.session.state), ctx_(c_.wiring(s_, Stage::fit, logs_)) {}
+  FitLoop(const FitLoop&) = delete;  // the step context points into this object
 
   template <class Data>
   void run(Data& data) {
-    if (automatic && t_.optimizers_.size() != 1)
+    auto& opts = c_.session.optimizers;
+    if (automatic && opts.size() != 1)
       throw Error(fmt::format("kiln: automatic optimization needs exactly one optimizer, but "
                               "configure_optimizers() returned {}; set `static constexpr bool "
                               "automatic_optimization = false` and step them in training_step",
-                              t_.optimizers_.size()));
-    if (automatic) params_ = optimizer_params(*t_.optimizers_[0].optimizer);
+                              opts.size()));
+    if (automatic) params_ = optimizer_params(*opts[0].optimizer);
     auto&& range = as_range(data);
     // a loader made before kiln's own launcher started the ranks takes its shard now
-    if constexpr (requires { range.use_ranks(0, 1); }) range.use_ranks(t_.strategy().rank(), t_.strategy().world_size());
+    if constexpr (requires { range.use_ranks(0, 1); }) range.use_ranks(c_.strategy.rank(), c_.strategy.world_size());
     const auto size = size_of(range);
     const std::int64_t limit = cfg_.limit_train_batches.resolve(size, "limit_train_batches");
     if (size) epoch_length_ = limit;  // exact only for sized data; else the limit is a maximum
     resolve_val_interval();
 
     m_.train();
-    t_.live_logs_ = &logs_;
+    c_.session.live_logs = &logs_;
     struct Unhook {
-      Trainer& t;
-      ~Unhook() { t.live_logs_ = nullptr; }
-    } unhook{t_};
-    t_.setup_stage(Stage::fit);
-    t_.emit(event::fit_start{}, &m_, &ctx_);
-    if constexpr (has_val) {
-      if (cfg_.num_sanity_val_steps != 0) {
-        s_.stage = Stage::sanity_check;  // callbacks can tell it from real validation
-        t_.emit(event::sanity_check_start{});
-        EvaluationLoop<Trainer, Module, Stage::validate> sanity(t_, m_, Stage::sanity_check);
-        sanity.run(*val_, cfg_.limit_val_batches, "limit_val_batches", cfg_.num_sanity_val_steps, val_step());
-        t_.emit(event::sanity_check_end{});
-        s_.stage = Stage::fit;
-      }
-    }
-    t_.emit(event::train_start{}, &m_, &ctx_);
-    std::int64_t skip = 0;
-    if (t_.resume_) {  // fit(..., {.ckpt_path}) restored the rest; this part needs the loop
-      resume_ = std::exchange(t_.resume_, std::nullopt);
-      logs_.restore_metric_states(std::move(resume_->metric_states));
-      skip = resume_->skip;
-      if (automatic && resume_->epoch_schedulers_pending)
-        for (auto& o : t_.optimizers_) step_scheduler(o, Interval::epoch, s_.epoch, metrics());
-      t_.progress_.epoch_schedulers_pending = false;
-      if constexpr (requires { range.set_epoch(s_.epoch); }) range.set_epoch(s_.epoch);  // the same shuffle
-      if (skip == 0) resume_->restore_rng();  // else after train_epoch_start, where the run stood
-    }
+      Session& s;
+      ~Unhook() { s.live_logs = nullptr; }
+    } unhook{c_.session};
+    c_.setup_stage(Stage::fit, m_);
+    emit(event::fit_start{});
+    sanity_check();
+    emit(event::train_start{});
+    std::int64_t skip = resume(range);
     // Lightning skips training for limit_train_batches=0, max_steps=0, or max_steps already
     // reached (a resumed run).
     if (limit != 0 && !s_.should_stop && !(cfg_.max_steps >= 0 && s_.global_step >= cfg_.max_steps)) {
       PreemptionHandler preemption(cfg_.handle_preemption_signals);
       preemption_ = &preemption;
-      Engine<FitLoop&, FitLoop&> engine(*this, *this);
-      engine.attach_state(s_);
-      engine.run(data, {.max_epochs = cfg_.max_epochs,
-                        .epoch_length = limit < 0 ? std::nullopt : std::optional<std::int64_t>(limit),
-                        .skip_batches = skip});
+      begin_run(s_, range, cfg_.max_epochs, limit);
+      while ((s_.max_epochs < 0 || s_.epoch < s_.max_epochs) && !s_.should_stop) {
+        begin_epoch(s_);
+        c_.session.epoch_end_reached = false;
+        c_.session.progress = {s_.epoch, 0, false};
+        emit(event::train_epoch_start{});
+        if (resumed_ && resumed_->skip > 0) resumed_->restore_rng();  // mid-epoch resume: where the run stood
+        resumed_.reset();
+        for_each_batch(range, s_, limit, std::exchange(skip, 0), [&](auto& batch) { train_batch(batch); });
+        end_train_epoch();
+        end_epoch(s_, limit);
+      }
       preemption_ = nullptr;
     }
-    t_.emit(event::train_end{}, &m_, &ctx_);
+    emit(event::train_end{});
     // A requested stop (EarlyStopping, Timer, max_steps, ...) is always said; the normal end
     // only beside a progress bar.
     const bool requested = !s_.stop_reason.empty();
     if (!requested && cfg_.max_epochs >= 0 && s_.epoch >= cfg_.max_epochs)
       s_.stop_reason = fmt::format("max_epochs={} reached", cfg_.max_epochs);
-    if ((requested || cfg_.enable_progress_bar) && t_.is_global_zero() && !s_.stop_reason.empty())
+    if ((requested || cfg_.enable_progress_bar) && c_.strategy.is_global_zero() && !s_.stop_reason.empty())
       fmt::print(stderr, "kiln: fit stopped: {}\n", s_.stop_reason);
-    t_.emit(event::fit_end{}, &m_, &ctx_);
-    t_.save_loggers();
-    t_.emit(event::teardown{Stage::fit});
+    emit(event::fit_end{});
+    c_.hub.save();
+    emit(event::teardown{Stage::fit});
   }
 
-  /// The process function: forward, backward and (when the accumulation is complete) a step.
-  template <class Eng, class Batch>
-  at::Tensor operator()(Eng&, Batch& raw) {
-    return t_.with_batch(raw, [&](auto& batch) -> at::Tensor {
-      ctx_.set_batch_size(detail::batch_size_of(batch));
-      if constexpr (automatic) {
-        at::Tensor loss;
-        {
-          [[maybe_unused]] auto guard = t_.precision().autocast();
-          loss = m_.training_step(batch, ctx_);
-        }
-        if (!loss.defined())
-          throw Error(fmt::format("kiln: training_step returned an undefined tensor at epoch {}, batch {}",
-                                  s_.epoch, s_.batch_idx));
-        const at::Tensor scaled = cfg_.accumulate_grad_batches > 1 ? loss / double(cfg_.accumulate_grad_batches) : loss;
-        t_.emit(event::before_backward{scaled}, &m_, &ctx_);
-        // DDP: gradients are averaged over the ranks only in a backward an optimizer step follows
-        t_.backward(scaled, accumulated_ + 1 == cfg_.accumulate_grad_batches || is_last_batch());
-        t_.emit(event::after_backward{}, &m_, &ctx_);
-        if (++accumulated_ == cfg_.accumulate_grad_batches || is_last_batch()) optimizer_step();
-        return loss.detach();  // what callbacks keep must not hold the autograd graph
-      } else {
-        at::Tensor out;
-        {
-          [[maybe_unused]] auto guard = t_.precision().autocast();
-          if constexpr (std::is_void_v<decltype(m_.training_step(batch, ctx_))>) m_.training_step(batch, ctx_);
-          else out = m_.training_step(batch, ctx_);
-        }
-        t_.precision().update();  // once per iteration, after every optimizer the step stepped
-        return out.defined() ? out.detach() : out;
-      }
-    });
+ private:
+  template <class Event>
+  void emit(const Event& e) { c_.emit(e, &m_, &ctx_); }
+
+  void sanity_check() {
+    if constexpr (has_val) {
+      if (cfg_.num_sanity_val_steps == 0) return;
+      s_.stage = Stage::sanity_check;  // callbacks can tell it from real validation
+      emit(event::sanity_check_start{});
+      EvaluationLoop<Ctx, Module, Stage::validate> sanity(c_, m_, Stage::sanity_check);
+      sanity.run(*val_, cfg_.limit_val_batches, "limit_val_batches", cfg_.num_sanity_val_steps, val_step());
+      emit(event::sanity_check_end{});
+      s_.stage = Stage::fit;
+    }
   }
 
-  template <class Eng>
-  void on(const event::epoch_started&, Eng&) {
-    t_.epoch_end_reached_ = false;
-    t_.progress_ = {s_.epoch, 0, false};
-    t_.emit(event::train_epoch_start{}, &m_, &ctx_);
-    if (resume_ && resume_->skip > 0) resume_->restore_rng();  // mid-epoch resume
-    resume_.reset();
+  /// What fit(..., {.ckpt_path}) restored needs the loop for the rest: the logged metric
+  /// objects, a pending epoch scheduler step, the shuffle and the generators. Returns the
+  /// batches of the first epoch already trained.
+  template <class Range>
+  std::int64_t resume(Range& range) {
+    if (!c_.session.resume) return 0;
+    resumed_ = std::exchange(c_.session.resume, std::nullopt);
+    logs_.restore_metric_states(std::move(resumed_->metric_states));
+    if (automatic && resumed_->epoch_schedulers_pending)
+      for (auto& o : c_.session.optimizers) step_scheduler(o, Interval::epoch, s_.epoch, metrics());
+    c_.session.progress.epoch_schedulers_pending = false;
+    if constexpr (requires { range.set_epoch(s_.epoch); }) range.set_epoch(s_.epoch);  // the same shuffle
+    if (resumed_->skip == 0) resumed_->restore_rng();  // else after train_epoch_start, where the run stood
+    return resumed_->skip;
   }
-  template <class Eng>
-  void on(const event::iteration_started&, Eng&) {
-    step_before_batch_ = s_.global_step;
-    t_.emit(event::train_batch_start{s_.batch_idx}, &m_, &ctx_);
-  }
-  template <class Eng>
-  void on(const event::iteration_completed&, Eng&) {
-    t_.progress_ = {s_.epoch, s_.batch_idx + 1, false};  // a checkpoint from here on resumes after this batch
-    t_.emit(event::train_batch_end{s_.batch_idx, s_.output}, &m_, &ctx_);
+
+  /// One batch: train_batch_start, the step (forward, backward, and an optimizer step when the
+  /// accumulation is complete), train_batch_end, logging, validation when due, stop decisions.
+  template <class Batch>
+  void train_batch(Batch& raw) {
+    const std::int64_t step_before = s_.global_step;
+    emit(event::train_batch_start{s_.batch_idx});
+    s_.output = c_.with_batch(raw, [&](auto& batch) { return training_step(batch); });
+    ++s_.iteration;
+    c_.session.progress = {s_.epoch, s_.batch_idx + 1, false};  // a checkpoint from here on resumes after this batch
+    emit(event::train_batch_end{s_.batch_idx, s_.output});
     // Loggers get step values every log_every_n_steps; callback_metrics read them lazily.
-    if (s_.global_step != step_before_batch_ && s_.global_step % cfg_.log_every_n_steps == 0)
-      t_.publish(logs_.step_values(), logs_);
+    if (s_.global_step != step_before && s_.global_step % cfg_.log_every_n_steps == 0)
+      c_.hub.publish(logs_.step_values(), logs_);
     if (val_every_ > 0 && epoch_validates() && (s_.batch_idx + 1) % val_every_ == 0) validate();
     agree_on_stops();
     check_max_steps();
     if (accumulated_ == 0) stop_with_checkpoint_if_asked();  // between optimizer steps only
   }
-  template <class Eng>
-  void on(const event::epoch_completed&, Eng&) {
+
+  template <class Batch>
+  at::Tensor training_step(Batch& batch) {
+    ctx_.set_batch_size(batch_size_of(batch));
+    if constexpr (automatic) {
+      at::Tensor loss;
+      {
+        [[maybe_unused]] auto guard = c_.precision.autocast();
+        loss = m_.training_step(batch, ctx_);
+      }
+      if (!loss.defined())
+        throw Error(fmt::format("kiln: training_step returned an undefined tensor at epoch {}, batch {}", s_.epoch,
+                                s_.batch_idx));
+      const at::Tensor scaled = cfg_.accumulate_grad_batches > 1 ? loss / double(cfg_.accumulate_grad_batches) : loss;
+      emit(event::before_backward{scaled});
+      // DDP: gradients are averaged over the ranks only in a backward an optimizer step follows
+      c_.backward(scaled, accumulated_ + 1 == cfg_.accumulate_grad_batches || is_last_batch());
+      emit(event::after_backward{});
+      if (++accumulated_ == cfg_.accumulate_grad_batches || is_last_batch()) optimizer_step();
+      return loss.detach();  // what callbacks keep must not hold the autograd graph
+    } else {
+      at::Tensor out;
+      {
+        [[maybe_unused]] auto guard = c_.precision.autocast();
+        if constexpr (std::is_void_v<decltype(m_.training_step(batch, ctx_))>) m_.training_step(batch, ctx_);
+        else out = m_.training_step(batch, ctx_);
+      }
+      c_.precision.update();  // once per iteration, after every optimizer the step stepped
+      return out.defined() ? out.detach() : out;
+    }
+  }
+
+  void optimizer_step() {
+    auto& o = c_.session.optimizers[0];
+    emit(event::before_optimizer_step{0});
+    c_.precision.unscale(*o.optimizer);
+    clip_gradients(params_, cfg_);
+    const bool stepped = c_.precision.optimizer_step(*o.optimizer);
+    c_.precision.update();
+    emit(event::before_zero_grad{0});
+    compat::zero_grad_to_none(*o.optimizer);
+    accumulated_ = 0;
+    ++s_.global_step;
+    // A skipped step (loss scaler found inf/NaN) must not advance the schedule.
+    if (stepped) step_scheduler(o, Interval::step, s_.global_step, metrics());
+  }
+
+  /// The end of a training epoch: a pending optimizer step, validation at epoch end,
+  /// train_epoch_end, the epoch's logged values, the epoch schedulers.
+  void end_train_epoch() {
     // A stop in the middle of an epoch (max_steps, a callback, a signal) pauses it: its end-of-
     // epoch optimizer and scheduler steps wait until a resumed run finishes the epoch, and a
     // checkpoint written from here on resumes at the batch after the last one trained.
     const bool cut_short = s_.should_stop && !(epoch_length_ && s_.batch_idx >= *epoch_length_);
-    if (!cut_short) t_.progress_ = {s_.epoch + 1, 0, automatic};  // until the epoch schedulers below have stepped
+    if (!cut_short) c_.session.progress = {s_.epoch + 1, 0, automatic};  // until the epoch schedulers below have stepped
     if (automatic && accumulated_ > 0 && !cut_short) {
       optimizer_step();
       check_max_steps();
@@ -181,39 +211,35 @@ class FitLoop {
     if (val_every_ < 0 && epoch_validates()) validate();
     // Epoch reductions are visible to train_epoch_end handlers (as in Lightning); values the
     // handlers log are included in what the loggers then receive.
-    t_.refresh_metrics(logs_.epoch_values(), logs_);
-    t_.epoch_end_reached_ = true;
-    t_.emit(event::train_epoch_end{}, &m_, &ctx_);
+    c_.hub.refresh(logs_.epoch_values(), logs_);
+    c_.session.epoch_end_reached = true;
+    emit(event::train_epoch_end{});
     agree_on_stops();
     auto values = logs_.step_values();
     values.merge(logs_.take_epoch_values());
-    t_.publish(values, logs_);
+    c_.hub.publish(values, logs_);
     if (automatic && !cut_short)  // Lightning leaves schedulers to the user in manual optimization
-      for (auto& o : t_.optimizers_) step_scheduler(o, Interval::epoch, s_.epoch + 1, metrics());
-    t_.progress_.epoch_schedulers_pending = false;
-    t_.save_loggers();
+      for (auto& o : c_.session.optimizers) step_scheduler(o, Interval::epoch, s_.epoch + 1, metrics());
+    c_.session.progress.epoch_schedulers_pending = false;
+    c_.hub.save();
   }
-
- private:
-  static constexpr bool has_val = !std::is_same_v<Val, no_data>;
 
   auto metrics() {
-    return [this]() -> const MetricMap& { return t_.callback_metrics(); };
+    return [this]() -> const MetricMap& { return c_.hub.callback_metrics(); };
   }
 
-  /// DDP: every rank takes the stop decisions any rank took (EarlyStopping, Timer, a callback's
-  /// stop, a preemption signal delivered to one rank), so all stop after the same step.
+  /// Every rank takes the stop decisions any rank took (EarlyStopping, Timer, a callback's stop,
+  /// a preemption signal delivered to one rank), so all stop after the same step.
   void agree_on_stops() {
-    if constexpr (requires(at::Tensor x) { t_.strategy().all_reduce_max(x); }) {
-      if (t_.strategy().world_size() == 1) return;
-      const int sig = preemption_ ? preemption_->pending() : 0;
-      auto f = at::tensor({s_.should_stop ? 1.0 : 0.0, t_.stop_request_ ? 1.0 : 0.0, static_cast<double>(sig)}, at::kDouble);
-      t_.strategy().all_reduce_max(f);
-      const auto* v = f.template data_ptr<double>();
-      if (v[0] > 0 && !s_.should_stop) s_.request_stop("another rank stopped the fit");
-      if (v[1] > 0 && !t_.stop_request_) t_.stop_request_ = std::string("another rank asked to stop with a checkpoint");
-      if (v[2] > 0 && !sig && preemption_) preemption_->adopt(static_cast<int>(v[2]));
-    }
+    if (c_.strategy.world_size() == 1) return;
+    auto& request = c_.session.stop_request;
+    const int sig = preemption_ ? preemption_->pending() : 0;
+    auto f = at::tensor({s_.should_stop ? 1.0 : 0.0, request ? 1.0 : 0.0, static_cast<double>(sig)}, at::kDouble);
+    c_.strategy.all_reduce_max(f);
+    const auto* v = f.template data_ptr<double>();
+    if (v[0] > 0 && !s_.should_stop) s_.request_stop("another rank stopped the fit");
+    if (v[1] > 0 && !request) request = std::string("another rank asked to stop with a checkpoint");
+    if (v[2] > 0 && !sig && preemption_) preemption_->adopt(static_cast<int>(v[2]));
   }
 
   void check_max_steps() {
@@ -225,13 +251,14 @@ class FitLoop {
   /// <checkpoint dir>/last.pt here, between optimizer steps, so resuming from it continues exactly.
   void stop_with_checkpoint_if_asked() {
     const int sig = preemption_ ? preemption_->pending() : 0;
-    if (!sig && !t_.stop_request_) return;
-    const auto path = t_.checkpoint_dir() / "last.pt";
-    t_.save_checkpoint(path);
-    const std::string where = fmt::format("checkpoint {} (resumes at epoch {}, batch {}; global step {})", path.string(), s_.epoch,
-                                          s_.batch_idx + 1, s_.global_step);
+    auto& request = c_.session.stop_request;
+    if (!sig && !request) return;
+    const auto path = c_.checkpoints.dir(c_.owner) / "last.pt";
+    c_.owner.save_checkpoint(path);
+    const std::string where = fmt::format("checkpoint {} (resumes at epoch {}, batch {}; global step {})", path.string(),
+                                          s_.epoch, s_.batch_idx + 1, s_.global_step);
     if (!sig) {
-      s_.request_stop(fmt::format("{}; {}", *std::exchange(t_.stop_request_, std::nullopt), where));
+      s_.request_stop(fmt::format("{}; {}", *std::exchange(request, std::nullopt), where));
       return;
     }
     preemption_->handled();
@@ -240,8 +267,8 @@ class FitLoop {
       s_.request_stop(fmt::format("preempted by {}; {}", name, where));
       return;
     }
-    t_.save_loggers();
-    if (t_.is_global_zero())
+    c_.hub.save();
+    if (c_.strategy.is_global_zero())
       fmt::print(stderr, "kiln: preempted by {}: wrote {}; exiting with status {} (resume with ckpt_path)\n", name, where,
                  preempted_exit_code);
     std::fflush(nullptr);
@@ -267,9 +294,7 @@ class FitLoop {
   }
 
   bool is_last_batch() const { return epoch_length_ && s_.batch_idx + 1 == *epoch_length_; }
-  bool epoch_validates() const {
-    return has_val && (s_.epoch + 1) % cfg_.check_val_every_n_epoch == 0;
-  }
+  bool epoch_validates() const { return has_val && (s_.epoch + 1) % cfg_.check_val_every_n_epoch == 0; }
 
   auto val_step() {
     return [this](auto& b, StepContext& ctx) { m_.validation_step(b, ctx); };
@@ -277,27 +302,12 @@ class FitLoop {
 
   void validate() {
     if constexpr (has_val) {
-      EvaluationLoop<Trainer, Module, Stage::validate> loop(t_, m_);
+      EvaluationLoop<Ctx, Module, Stage::validate> loop(c_, m_);
       loop.run(*val_, cfg_.limit_val_batches, "limit_val_batches", -1, val_step());
     }
   }
 
-  void optimizer_step() {
-    auto& o = t_.optimizers_[0];
-    t_.emit(event::before_optimizer_step{0}, &m_, &ctx_);
-    t_.precision().unscale(*o.optimizer);
-    clip_gradients(params_, cfg_);
-    const bool stepped = t_.precision().optimizer_step(*o.optimizer);
-    t_.precision().update();
-    t_.emit(event::before_zero_grad{0}, &m_, &ctx_);
-    compat::zero_grad_to_none(*o.optimizer);
-    accumulated_ = 0;
-    ++s_.global_step;
-    // A skipped step (loss scaler found inf/NaN) must not advance the schedule.
-    if (stepped) step_scheduler(o, Interval::step, s_.global_step, metrics());
-  }
-
-  Trainer& t_;
+  Ctx c_;
   Module& m_;
   Val* val_;
   const TrainerConfig& cfg_;
@@ -308,9 +318,8 @@ class FitLoop {
   std::optional<std::int64_t> epoch_length_;
   std::int64_t val_every_ = -1;
   std::int64_t accumulated_ = 0;
-  std::int64_t step_before_batch_ = 0;
-  std::optional<ResumePoint> resume_;
-  PreemptionHandler* preemption_ = nullptr;  ///< set while the engine runs
+  std::optional<ResumePoint> resumed_;
+  PreemptionHandler* preemption_ = nullptr;  ///< set while the epochs run
 };
 
 }  // namespace kiln::detail

@@ -10,7 +10,7 @@
 #include <kiln/core/config.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/linkage.hpp>
-#include <kiln/core/log_buffer.hpp>
+#include <kiln/trainer/log_buffer.hpp>
 #include <kiln/core/optimizer_config.hpp>
 #include <kiln/util/torch_compat.hpp>
 

@@ -15,7 +15,7 @@
 
 #include <kiln/core/config.hpp>
 #include <kiln/core/error.hpp>
-#include <kiln/core/log_buffer.hpp>
+#include <kiln/core/logging.hpp>
 #include <kiln/strategy/collectives.hpp>
 #include <kiln/strategy/detail/channels_last.hpp>
 #include <kiln/strategy/detail/grad_buckets.hpp>

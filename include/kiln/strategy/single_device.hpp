@@ -10,6 +10,7 @@
 
 #include <kiln/core/config.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/core/logging.hpp>
 #include <kiln/strategy/detail/channels_last.hpp>
 #include <kiln/strategy/strategy.hpp>
 
@@ -48,6 +49,12 @@ class StrategyImpl<SingleDevice> {
   int world_size() const { return 1; }
   bool is_global_zero() const { return true; }
   void barrier() {}
+  // A world of one: the gradients are already the average, every collective is the identity.
+  void before_backward(bool) {}
+  void reduce_gradients() {}
+  static void reduce_for_logs(at::Tensor&, Reduce) {}
+  void broadcast_from_zero(at::Tensor&) {}
+  void all_reduce_max(at::Tensor&) {}
 
  private:
   torch::Device device_{torch::kCPU};

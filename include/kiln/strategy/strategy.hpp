@@ -11,9 +11,7 @@ namespace kiln {
 
 /// The implementation of strategy tag Tag. Unknown tags land here and fail with one sentence;
 /// each strategy specializes it in its own header (strategy/single_device.hpp, ...).
-///
-/// A strategy offers: setup(config), device(), setup_module(module),
-/// with_batch_on_device(batch, f), rank(), local_rank(), world_size(), is_global_zero(), barrier().
+/// What a strategy offers is the concept kiln::DistributedStrategy (kiln/core/concepts/strategy.hpp).
 template <class Tag>
 class StrategyImpl {
   static_assert(detail::always_false<Tag>::value, KILN_ERR_UNKNOWN_STRATEGY);

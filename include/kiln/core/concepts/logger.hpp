@@ -2,9 +2,9 @@
 // kiln/core/concepts/logger.hpp — what a logger must offer the Trainer.
 #pragma once
 #include <cstdint>
-#include <filesystem>
 
-#include <kiln/core/log_buffer.hpp>
+#include <kiln/core/diagnostics.hpp>
+#include <kiln/core/logging.hpp>
 
 namespace kiln {
 
@@ -21,4 +21,14 @@ concept Logger = requires(L& l, const MetricMap& m, std::int64_t step) {
   l.save();
 };
 
+namespace detail {
+/// Each member in its own sentence; the type is named in the "required from" line below it.
+template <class L>
+constexpr bool check_logger() {
+  static_assert(requires(L& l, const MetricMap& m, std::int64_t step) { l.log_metrics(m, step); },
+                KILN_ERR_LOGGER_MEMBER("log_metrics(const kiln::MetricMap&, std::int64_t step)"));
+  static_assert(requires(L& l) { l.save(); }, KILN_ERR_LOGGER_MEMBER("save()"));
+  return Logger<L>;
+}
+}  // namespace detail
 }  // namespace kiln

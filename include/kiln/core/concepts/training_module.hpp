@@ -7,6 +7,7 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 
+#include <kiln/core/diagnostics.hpp>
 #include <kiln/core/optimizer_config.hpp>
 #include <kiln/core/step_context.hpp>
 
@@ -69,5 +70,50 @@ template <class M, class Batch>
 concept HasTestStep = requires(M& m, Batch& b, StepContext& ctx) { m.test_step(b, ctx); };
 template <class M, class Batch>
 concept HasPredictStep = requires(M& m, Batch& b, StepContext& ctx) { m.predict_step(b, ctx); };
+
+namespace detail {
+
+/// fit()'s checks of the training step on batches of type Batch, each its own sentence; true
+/// when fit() can call it.
+template <class M, class Batch>
+constexpr bool training_step_ok() {
+  constexpr bool callable = has_training_step<M, Batch>;
+  constexpr bool named = names_training_step<M>;
+  static_assert(callable || named, KILN_ERR_NO_TRAINING_STEP);
+  static_assert(callable || !named, KILN_ERR_TRAINING_STEP_SIGNATURE);
+  constexpr bool returns_loss = [] {
+    if constexpr (callable) return training_step_returns_loss<M, Batch>;
+    else return true;
+  }();
+  static_assert(returns_loss, KILN_ERR_TRAINING_STEP_RETURN);
+  return callable && returns_loss && has_configure_optimizers<M> && configure_optimizers_returns_optimizers<M>;
+}
+
+/// validate()'s (S = validate) or test()'s check of its step; true when it can be called.
+template <Stage S, class M, class Batch>
+constexpr bool evaluation_step_ok() {
+  if constexpr (S == Stage::test) {
+    static_assert(HasTestStep<M, Batch>, KILN_ERR_NO_TEST_STEP);
+    return HasTestStep<M, Batch>;
+  } else {
+    static_assert(HasValidationStep<M, Batch>, KILN_ERR_NO_VALIDATION_STEP);
+    return HasValidationStep<M, Batch>;
+  }
+}
+
+/// The step of stage S (validation_step or test_step).
+template <Stage S, class M, class Batch>
+void evaluation_step(M& m, Batch& b, StepContext& ctx) {
+  if constexpr (S == Stage::test) m.test_step(b, ctx);
+  else m.validation_step(b, ctx);
+}
+
+template <class M, class Batch>
+constexpr bool predict_step_ok() {
+  static_assert(HasPredictStep<M, Batch>, KILN_ERR_NO_PREDICT_STEP);
+  return HasPredictStep<M, Batch>;
+}
+
+}  // namespace detail
 
 }  // namespace kiln

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// kiln/core/checkpoint_io.hpp — atomic checkpoint writes, checked reads, and module state by parameter name.
+// kiln/checkpoint/checkpoint_io.hpp — atomic checkpoint writes, checked reads, and module state by parameter name.
 #pragma once
 #include <algorithm>
 #include <array>

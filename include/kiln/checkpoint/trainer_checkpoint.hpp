@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// kiln/core/trainer_checkpoint.hpp — what a full checkpoint holds, and putting it back into a Trainer.
+// kiln/checkpoint/trainer_checkpoint.hpp — what a full checkpoint holds, and putting it back into a Trainer.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -9,7 +9,6 @@
 #include <sstream>
 #include <string>
 #include <tuple>
-#include <typeinfo>
 #include <vector>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -18,11 +17,11 @@
 #include <torch/serialize/output-archive.h>
 #include <torch/version.h>
 
-#include <kiln/core/checkpoint_io.hpp>
+#include <kiln/checkpoint/checkpoint_io.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/hparams.hpp>
 #include <kiln/core/linkage.hpp>
-#include <kiln/core/log_buffer.hpp>
+#include <kiln/trainer/log_buffer.hpp>
 #include <kiln/core/optimizer_config.hpp>
 #include <kiln/core/state.hpp>
 #include <kiln/core/version.hpp>
@@ -51,7 +50,8 @@ struct ResumePoint {
 
 /// What of a Trainer and its module a checkpoint reads and writes, seen without their types, so
 /// the checkpoint code below is compiled once (not once per Trainer type; KILN_SEPARATE_COMPILATION:
-/// once per program). The callbacks and precision policy are reached through these functions.
+/// once per program). The callbacks and precision policy are reached through these functions;
+/// the checkpoint connector (kiln/trainer/checkpoint_connector.hpp) fills them in.
 struct CheckpointParts {
   torch::nn::Module& module;
   std::vector<OptimizerConfig>& optimizers;
@@ -71,64 +71,15 @@ struct CheckpointParts {
 ///   optimizers/<i> (LibTorch's optimizer archive + kiln_lrs), schedulers/<i> (LRScheduler::state()),
 ///   precision/ (the loss scaler), progress [epoch, batch, global_step, iteration, pending],
 ///   metrics/{names, values} (callback_metrics), rng/{torch, kiln},
-///   callbacks/<type name>/ (callbacks with state_dict), hparams/<name>,
+///   callbacks/<state key>/ (callbacks with state_dict, under detail::state_key_of), hparams/<name>,
 ///   logged_metrics/<logged name>/<state> (metric objects logged in training; optional).
 struct TrainerCheckpoint {
   static constexpr std::int64_t format = 2;
-
-  template <class T, class Module>
-  static void save(T& t, Module& m, const std::filesystem::path& path) {
-    t.callback_metrics();  // brings callback_metrics_ up to date with the live logs
-    auto parts = parts_of(t, m);
-    if constexpr (requires { { m.hparams() } -> std::convertible_to<HParams>; }) parts.hparams = HParams(m.hparams());
-    save(parts, path);
-  }
-
-  /// Puts everything but the generators back now (module, optimizers, schedulers, precision,
-  /// progress, metrics, callbacks) and returns what the fit loop applies when it starts.
-  template <class T, class Module>
-  static ResumePoint restore(T& t, Module& m, const std::filesystem::path& path, bool strict) {
-    auto parts = parts_of(t, m);
-    return restore(parts, path, strict);
-  }
 
   KILN_DECL static void save(CheckpointParts& p, const std::filesystem::path& path);
   KILN_DECL static ResumePoint restore(CheckpointParts& p, const std::filesystem::path& path, bool strict);
 
  private:
-  template <class T, class Module>
-  static CheckpointParts parts_of(T& t, Module& m) {
-    using torch::serialize::InputArchive;
-    using torch::serialize::OutputArchive;
-    CheckpointParts p{.module = m, .optimizers = t.optimizers_, .state = t.state_, .progress = t.progress_,
-                      .callback_metrics = t.callback_metrics_, .live_logs = t.live_logs_,
-                      .device = t.strategy_.device()};
-    p.save_precision = [&t](OutputArchive& a) { t.precision_.save(a); };
-    p.load_precision = [&t](InputArchive& a) { t.precision_.load(a); };
-    p.save_callbacks = [&t](OutputArchive& callbacks) {
-      std::apply([&](auto&... c) {
-        ([&] {
-          if constexpr (requires(OutputArchive& a) { c.state_dict(a); }) {
-            OutputArchive a;
-            c.state_dict(a);
-            callbacks.write(typeid(c).name(), a);
-          }
-        }(), ...);
-      }, t.callbacks_);
-    };
-    p.load_callbacks = [&t](InputArchive& callbacks) {
-      std::apply([&](auto&... c) {
-        ([&] {
-          if constexpr (requires(InputArchive& a) { c.load_state_dict(a); }) {
-            InputArchive a;
-            if (callbacks.try_read(typeid(c).name(), a)) c.load_state_dict(a);
-          }
-        }(), ...);
-      }, t.callbacks_);
-    };
-    return p;
-  }
-
   /// Archive keys name submodules and attributes, where '.' and '/' do not survive: escaped as %2E, %2F.
   KILN_DECL static std::string archive_key(const std::string& k);
   KILN_DECL static std::string plain_key(const std::string& k);

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/trainer/checkpoint_connector.hpp — a Trainer's side of checkpoints: save, find "last"/"best", resume.
+#pragma once
+#include <concepts>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
+#include <kiln/checkpoint/state_key.hpp>
+#include <kiln/checkpoint/trainer_checkpoint.hpp>
+#include <kiln/core/error.hpp>
+#include <kiln/core/hparams.hpp>
+#include <kiln/trainer/session.hpp>
+
+namespace kiln::detail {
+
+/// Lightning's checkpoint connector: what a checkpoint holds of the Trainer (its session, its
+/// callback metrics, the precision's and the callbacks' states) and where checkpoints are.
+template <class CallbackTuple, class Precision, class Strategy, class Hub>
+class CheckpointConnector {
+ public:
+  CheckpointConnector(Session& session, CallbackTuple& callbacks, Precision& precision, Strategy& strategy, Hub& hub)
+      : session_(session), callbacks_(callbacks), precision_(precision), strategy_(strategy), hub_(hub) {}
+
+  /// Writes the full state of this fit of `m` to `path`, atomically (kiln/checkpoint/trainer_checkpoint.hpp).
+  template <class Module>
+  void save(Module& m, const std::filesystem::path& path) {
+    hub_.callback_metrics();  // brings the stored metrics up to date with the live logs
+    auto parts = parts_of(m);
+    if constexpr (requires { { m.hparams() } -> std::convertible_to<HParams>; }) parts.hparams = HParams(m.hparams());
+    TrainerCheckpoint::save(parts, path);
+  }
+
+  /// Puts everything but the generators back now (module, optimizers, schedulers, precision,
+  /// progress, metrics, callbacks); the fit loop applies the rest (session.resume) when it starts.
+  template <class Module>
+  void restore(Module& m, const std::filesystem::path& path, bool strict) {
+    auto parts = parts_of(m);
+    session_.resume = TrainerCheckpoint::restore(parts, path, strict);
+  }
+
+  /// Where checkpoints go: the listed ModelCheckpoint's folder, else <log_dir>/checkpoints.
+  template <class Owner>
+  std::filesystem::path dir(Owner& owner) {
+    std::optional<std::filesystem::path> d;
+    std::apply([&](auto&... c) {
+      ([&] { if constexpr (requires { c.dirpath_in(owner); }) if (!d) d = c.dirpath_in(owner); }(), ...);
+    }, callbacks_);
+    return d.value_or(hub_.log_dir() / "checkpoints");
+  }
+
+  /// "last" / "best": the listed ModelCheckpoint's file (ModelCheckpoint::find); anything else is a path.
+  template <class Owner>
+  std::filesystem::path resolve(const std::filesystem::path& p, Owner& owner) {
+    if (p != "last" && p != "best") return p;
+    std::filesystem::path found;
+    std::string looked;
+    bool listed = false;
+    std::apply([&](auto&... c) {
+      ([&] {
+        if constexpr (requires(std::string& l) { c.find(p.string(), owner, l); }) {
+          listed = true;
+          if (found.empty()) found = c.find(p.string(), owner, looked);
+        }
+      }(), ...);
+    }, callbacks_);
+    if (!listed)
+      throw Error(fmt::format("kiln: ckpt_path=\"{}\" needs a ModelCheckpoint listed in Callbacks<...>; give the file's path instead",
+                              p.string()));
+    if (found.empty())
+      throw Error(fmt::format("kiln: ckpt_path=\"{}\": no {} checkpoint in {}; a new run's default folder is a new log "
+                              "version, so give ModelCheckpoint a fixed dirpath to resume across processes, or give the file's path",
+                              p.string(), p.string(), looked));
+    return found;
+  }
+
+ private:
+  template <class Module>
+  CheckpointParts parts_of(Module& m) {
+    using torch::serialize::InputArchive;
+    using torch::serialize::OutputArchive;
+    CheckpointParts p{.module = m, .optimizers = session_.optimizers, .state = session_.state, .progress = session_.progress,
+                      .callback_metrics = hub_.stored_metrics(), .live_logs = session_.live_logs, .device = strategy_.device()};
+    p.save_precision = [this](OutputArchive& a) { precision_.save(a); };
+    p.load_precision = [this](InputArchive& a) { precision_.load(a); };
+    p.save_callbacks = [this](OutputArchive& all) {
+      std::apply([&](auto&... c) {
+        ([&] {
+          if constexpr (requires(OutputArchive& a) { c.state_dict(a); }) {
+            OutputArchive a;
+            c.state_dict(a);
+            all.write(state_key_of(c), a);
+          }
+        }(), ...);
+      }, callbacks_);
+    };
+    p.load_callbacks = [this](InputArchive& all) {
+      std::apply([&](auto&... c) {
+        ([&] {
+          using C = std::remove_cvref_t<decltype(c)>;
+          if constexpr (requires(InputArchive& a) { c.load_state_dict(a); }) {
+            InputArchive a;
+            if (all.try_read(state_key_of(c), a) || all.try_read(legacy_state_key<C>(), a)) c.load_state_dict(a);
+          }
+        }(), ...);
+      }, callbacks_);
+    };
+    return p;
+  }
+
+  Session& session_;
+  CallbackTuple& callbacks_;
+  Precision& precision_;
+  Strategy& strategy_;
+  Hub& hub_;
+};
+
+}  // namespace kiln::detail

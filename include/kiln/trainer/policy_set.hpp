@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+// kiln/trainer/policy_set.hpp — a Trainer's policy list resolved into types, with every compile-time check on it.
+#pragma once
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <kiln/callbacks/progress_bar.hpp>
+#include <kiln/core/concepts/logger.hpp>
+#include <kiln/core/concepts/precision.hpp>
+#include <kiln/core/concepts/strategy.hpp>
+#include <kiln/core/concepts/training_module.hpp>
+#include <kiln/core/diagnostics.hpp>
+#include <kiln/core/module_hooks.hpp>
+#include <kiln/core/policies.hpp>
+#include <kiln/loggers/csv_logger.hpp>
+#include <kiln/precision/fp32.hpp>
+#include <kiln/strategy/single_device.hpp>
+
+namespace kiln::detail {
+
+template <class CallbackList>
+struct with_default_callbacks;
+template <class... Cs>
+struct with_default_callbacks<std::tuple<Cs...>> {
+  // Lightning adds its progress bar unless the user gave one; config.enable_progress_bar turns it off.
+  using type = std::conditional_t<(std::is_same_v<Cs, ProgressBar> || ...), std::tuple<Cs...>,
+                                  std::tuple<Cs..., ProgressBar>>;
+};
+
+template <class... Ls>
+constexpr bool check_loggers(std::tuple<Ls...>*) { return (check_logger<Ls>() && ...); }
+
+/// `Trainer<Module, Policies...>` resolved: the policy types with their defaults
+/// (Strategy<SingleDevice>, Precision<FP32>, Callbacks<> plus a ProgressBar, Loggers<CsvLogger>).
+/// Each requirement is checked separately, most basic first, so the first error is the right sentence.
+template <class Module, class... Policies>
+struct PolicySet {
+  static_assert(torch_module<Module>, KILN_ERR_NOT_A_TORCH_MODULE);
+  static_assert(has_configure_optimizers<Module>, KILN_ERR_NO_CONFIGURE_OPTIMIZERS);
+  static constexpr bool configure_optimizers_ok = [] {
+    if constexpr (has_configure_optimizers<Module>) return configure_optimizers_returns_optimizers<Module>;
+    else return true;
+  }();
+  static_assert(configure_optimizers_ok, KILN_ERR_CONFIGURE_OPTIMIZERS_RETURN);
+  static constexpr bool all_arguments_are_policies = (is_policy<Policies> && ...);
+  static_assert(all_arguments_are_policies, KILN_ERR_NOT_A_POLICY);
+  static_assert(count_slot<strategy_slot, Policies...> <= 1, KILN_ERR_STRATEGY_TWICE);
+  static_assert(count_slot<precision_slot, Policies...> <= 1, KILN_ERR_PRECISION_TWICE);
+  static_assert(count_slot<callbacks_slot, Policies...> <= 1, KILN_ERR_CALLBACKS_TWICE);
+  static_assert(count_slot<loggers_slot, Policies...> <= 1, KILN_ERR_LOGGERS_TWICE);
+  static constexpr bool hooks_checked = module_hooks_ok<Module>();
+  static_assert(hooks_checked);  // each hook's own static_assert already said what is wrong
+
+  using strategy_tag = typename find_slot_t<strategy_slot, Strategy<SingleDevice>, Policies...>::tag;
+  using precision_tag = typename find_slot_t<precision_slot, Precision<FP32>, Policies...>::tag;
+  using strategy_type = StrategyImpl<strategy_tag>;
+  using precision_type = PrecisionImpl<precision_tag>;
+  using callbacks_type =
+      typename with_default_callbacks<typename find_slot_t<callbacks_slot, Callbacks<>, Policies...>::types>::type;
+  using loggers_type = typename find_slot_t<loggers_slot, Loggers<CsvLogger>, Policies...>::types;
+
+  static constexpr bool strategy_ok = check_strategy<strategy_type>();
+  static constexpr bool precision_ok = check_precision<precision_type>();
+  static constexpr bool loggers_ok = check_loggers(static_cast<loggers_type*>(nullptr));
+  // each check_* static_assert already said what is wrong; these make the checks run
+  static_assert(strategy_ok);
+  static_assert(precision_ok);
+  static_assert(loggers_ok);
+
+  template <class... Ts>
+  static constexpr bool unique(std::tuple<Ts...>*) { return all_unique<Ts...>; }
+  static constexpr bool handler_types_unique = unique(
+      static_cast<decltype(std::tuple_cat(std::declval<callbacks_type>(), std::declval<loggers_type>()))*>(nullptr));
+  static_assert(handler_types_unique, KILN_ERR_HANDLER_LISTED_TWICE);
+
+  static constexpr bool automatic_optimization = detail::automatic_optimization<Module>;
+
+  /// The constructor's arguments after the config: each a listed callback or logger, or the
+  /// strategy's or precision's tag, each at most once.
+  template <class... Args>
+  static constexpr bool arguments_ok() {
+    static_assert(((listed<Args>(static_cast<callbacks_type*>(nullptr)) || listed<Args>(static_cast<loggers_type*>(nullptr)) ||
+                    std::is_same_v<Args, precision_tag> || std::is_same_v<Args, strategy_tag>) && ...),
+                  KILN_ERR_INSTANCE_NOT_LISTED);
+    static_assert(all_unique<Args...>, KILN_ERR_INSTANCE_TWICE);
+    return true;  // the static_asserts above said what is wrong
+  }
+  template <class T, class... Ts>
+  static constexpr bool listed(std::tuple<Ts...>*) { return (std::is_same_v<T, Ts> || ...); }
+};
+
+}  // namespace kiln::detail
