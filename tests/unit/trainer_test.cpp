@@ -12,7 +12,7 @@
 
 #include <kiln/kiln.hpp>
 
-#include "../linear_data.hpp"
+#include "linear_data.hpp"
 
 namespace {
 
