@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// tests/unit/core/core_test.cpp — policy resolution, events, the Engine alone, every/once filters, config checks.
+// tests/unit/engine_test.cpp — the Engine alone: Ignite's events, epoch_length and terminate, data sources, exceptions, reruns.
 #include <string>
 #include <vector>
 
@@ -12,27 +12,6 @@
 #include <kiln/kiln.hpp>
 
 namespace {
-
-using Batch = std::pair<torch::Tensor, torch::Tensor>;
-
-struct Net : torch::nn::Module {
-  torch::nn::Linear fc{nullptr};
-  Net() { fc = register_module("fc", torch::nn::Linear(2, 1)); }
-  torch::Tensor training_step(const Batch& b, kiln::StepContext&) { return torch::mse_loss(fc(b.first), b.second); }
-  std::unique_ptr<torch::optim::SGD> configure_optimizers() {
-    return std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(0.1));
-  }
-};
-
-struct CountingCallback {
-  int fit_starts = 0;
-  int tag = 0;
-  template <class T>
-  void on(const kiln::event::fit_start&, T&) { ++fit_starts; }
-};
-struct OtherCallback {
-  std::string name = "default";
-};
 
 // Records the names of the events it sees, for any event type.
 struct Recorder {
@@ -47,56 +26,7 @@ struct OnError {
   void on(const kiln::event::exception& e, E&) { message = e.error.what(); }
 };
 
-struct Count {
-  std::vector<std::int64_t> iterations;
-  int epochs = 0;
-  template <class E>
-  void on(const kiln::event::iteration_completed&, E& e) { iterations.push_back(e.state().iteration); }
-  template <class E>
-  void on(const kiln::event::epoch_completed&, E&) { ++epochs; }
-};
-
 }  // namespace
-
-TEST_CASE("Trainer fills default policies and accepts policies in any order", "[core][policies]") {
-  using Default = kiln::Trainer<Net>;
-  STATIC_REQUIRE(std::is_same_v<Default::strategy_tag, kiln::SingleDevice>);
-  STATIC_REQUIRE(std::is_same_v<Default::precision_tag, kiln::FP32>);
-  STATIC_REQUIRE(std::is_same_v<Default::callbacks_type, std::tuple<kiln::ProgressBar>>);
-  STATIC_REQUIRE(std::is_same_v<Default::loggers_type, std::tuple<kiln::CsvLogger>>);
-
-  using A = kiln::Trainer<Net, kiln::Loggers<>, kiln::Callbacks<CountingCallback>, kiln::Precision<kiln::FP32>>;
-  using B = kiln::Trainer<Net, kiln::Precision<kiln::FP32>, kiln::Callbacks<CountingCallback>, kiln::Loggers<>>;
-  STATIC_REQUIRE(std::is_same_v<A::callbacks_type, B::callbacks_type>);
-  STATIC_REQUIRE(std::is_same_v<A::callbacks_type, std::tuple<CountingCallback, kiln::ProgressBar>>);
-  STATIC_REQUIRE(std::is_same_v<A::loggers_type, std::tuple<>>);
-  // A user's own ProgressBar replaces the default one instead of adding a second.
-  using C = kiln::Trainer<Net, kiln::Callbacks<kiln::ProgressBar, CountingCallback>>;
-  STATIC_REQUIRE(std::is_same_v<C::callbacks_type, std::tuple<kiln::ProgressBar, CountingCallback>>);
-}
-
-TEST_CASE("Configured callbacks go to the constructor in any order; the rest are default-constructed",
-          "[core][policies]") {
-  using T = kiln::Trainer<Net, kiln::Callbacks<CountingCallback, OtherCallback>, kiln::Loggers<>>;
-  T trainer({.max_epochs = 3}, OtherCallback{"configured"}, CountingCallback{.tag = 7});
-  REQUIRE(trainer.callback<OtherCallback>().name == "configured");
-  REQUIRE(trainer.callback<CountingCallback>().tag == 7);
-  T defaults;
-  REQUIRE(defaults.callback<OtherCallback>().name == "default");
-  REQUIRE(defaults.callback<CountingCallback>().tag == 0);
-
-  Net net;
-  std::vector<Batch> data{{torch::ones({4, 2}), torch::zeros({4, 1})}};
-  trainer.fit(net, data);
-  REQUIRE(trainer.callback<CountingCallback>().fit_starts == 1);
-  REQUIRE(trainer.state().epoch == 3);
-}
-
-TEST_CASE("Event tags have names and positions in kiln::event::all", "[core][events]") {
-  STATIC_REQUIRE(kiln::event::index_of<kiln::event::setup> == 0);
-  STATIC_REQUIRE(kiln::event::index_of<kiln::event::terminated> == kiln::event::count - 1);
-  STATIC_REQUIRE(kiln::event::train_epoch_end::name == "train_epoch_end");
-}
 
 TEST_CASE("Engine runs a process function over epochs and emits Ignite's events", "[core][engine]") {
   std::vector<int> data{1, 2, 3, 4, 5};
@@ -172,40 +102,12 @@ TEST_CASE("Engine iterates a torch::data loader", "[core][engine]") {
   REQUIRE(engine.state().iteration == 3);
 }
 
-TEST_CASE("every(n) and once(n) forward an event on its n-th occurrences only", "[core][filters]") {
-  std::vector<int> data(10, 0);
-  kiln::Engine engine([](auto&, int&) {}, kiln::every(4, Count{}), kiln::once(3, Count{}));
-  engine.run(data, {.max_epochs = 3});
-  auto& every = engine.handler<kiln::Every<Count>>().handler();
-  auto& once = engine.handler<kiln::Once<Count>>().handler();
-  REQUIRE(every.iterations == std::vector<std::int64_t>{4, 8, 12, 16, 20, 24, 28});
-  REQUIRE(every.epochs == 0);  // 3 epochs: the 4th never comes
-  REQUIRE(once.iterations == std::vector<std::int64_t>{3});
-  REQUIRE(once.epochs == 1);
-  // Events the wrapped handler does not handle are not forwarded (and cost nothing).
-  STATIC_REQUIRE(!kiln::Handles<kiln::Every<Count>, kiln::event::started, decltype(engine)>);
-}
-
-TEST_CASE("TrainerConfig errors name the option", "[core][config]") {
-  using Catch::Matchers::Contains;
-  REQUIRE_THROWS_WITH(kiln::validate({.accumulate_grad_batches = 0}), Contains("accumulate_grad_batches") && Contains("got 0"));
-  REQUIRE_THROWS_WITH(kiln::validate({.limit_train_batches = 1.5}), Contains("limit_train_batches"));
-  REQUIRE_THROWS_WITH(kiln::validate({.log_every_n_steps = -2}), Contains("log_every_n_steps"));
-  REQUIRE_THROWS_WITH(kiln::validate({.gradient_clip_val = -1.0}), Contains("gradient_clip_val"));
-  REQUIRE_THROWS_WITH(kiln::validate({.accelerator = "tpu"}), Contains("accelerator"));
-  REQUIRE_NOTHROW(kiln::validate({}));
-  using T = kiln::Trainer<Net, kiln::Loggers<>>;
-  REQUIRE_THROWS_AS(T({.check_val_every_n_epoch = 0}), kiln::Error);
-}
-
-TEST_CASE("BatchLimit resolves counts and fractions as Lightning does", "[core][config]") {
-  REQUIRE(kiln::BatchLimit(1.0).resolve(40, "x") == 40);
-  REQUIRE(kiln::BatchLimit(0.25).resolve(40, "x") == 10);
-  REQUIRE(kiln::BatchLimit(0.26).resolve(40, "x") == 10);  // int(0.26 * 40)
-  REQUIRE(kiln::BatchLimit(5).resolve(40, "x") == 5);
-  REQUIRE(kiln::BatchLimit(50).resolve(40, "x") == 40);
-  REQUIRE(kiln::BatchLimit(5).resolve(std::nullopt, "x") == 5);
-  REQUIRE(kiln::BatchLimit(1.0).resolve(std::nullopt, "x") == -1);
-  REQUIRE_THROWS_WITH(kiln::BatchLimit(0.5).resolve(std::nullopt, "limit_val_batches"),
-                      Catch::Matchers::Contains("limit_val_batches=0.5"));
+TEST_CASE("running a finished Engine again starts a new run, as in Ignite", "[regression][regressions][issue_2]") {
+  std::vector<int> data(5, 1);
+  int processed = 0;
+  kiln::Engine engine([&](auto&, int&) { ++processed; });
+  engine.run(data, {.max_epochs = 2});
+  engine.run(data, {.max_epochs = 2});
+  REQUIRE(processed == 20);
+  REQUIRE(engine.state().epoch == 2);
 }
