@@ -11,10 +11,15 @@
 
 #include <kiln/data.hpp>
 #include <kiln/kiln.hpp>
+#include <kiln/metrics.hpp>
 
 #include "resume_fixture.hpp"
 
 namespace {
+
+using kiln::metrics::Accuracy;
+using kiln::metrics::AUROC;
+using kiln::metrics::Task;
 
 using resume_fixture::config;
 using resume_fixture::fashion;
@@ -25,6 +30,25 @@ using resume_fixture::same;
 using resume_fixture::scaling;
 using resume_fixture::scratch;
 using resume_fixture::Trainer;
+
+/// Logs a train-epoch Accuracy object (on_epoch only) and an AUROC of the first logit.
+struct EpochMetrics : torch::nn::Module {
+  using Batch = std::pair<torch::Tensor, torch::Tensor>;
+  torch::nn::Linear fc{register_module("fc", torch::nn::Linear(4, 3))};
+  Accuracy acc{{.task = Task::multiclass, .num_classes = 3}};
+  AUROC auroc{{.task = Task::binary}};
+  torch::Tensor training_step(const Batch& b, kiln::StepContext& ctx) {
+    auto logits = fc(b.first);
+    acc.update(logits.detach(), b.second);
+    auroc.update(logits.detach().select(1, 0), (b.second == 0).to(torch::kLong));
+    ctx.log("train/acc", acc, {.on_step = false, .on_epoch = true});
+    ctx.log("train/auroc", auroc, {.on_step = false, .on_epoch = true});
+    return torch::cross_entropy_loss(logits, b.second);
+  }
+  kiln::OptimizerConfig configure_optimizers() {
+    return {.optimizer = std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(0.5))};
+  }
+};
 
 }  // namespace
 
@@ -102,4 +126,38 @@ TEST_CASE("a checkpoint records the module's hparams under hparams/", "[checkpoi
   CHECK(lr.toDouble() == 0.1);
   CHECK(layers.toInt() == 1);
   CHECK(name.toStringRef() == "tuned");
+}
+
+TEST_CASE("a checkpoint mid-epoch keeps logged metrics' states: the resumed epoch's value is the whole epoch's", "[metrics][checkpoint]") {
+  torch::manual_seed(5);
+  std::vector<EpochMetrics::Batch> data;
+  for (int i = 0; i < 8; ++i) {
+    auto x = torch::randn({16, 4});
+    data.emplace_back(x, (x.slice(1, 0, 3) + 0.8 * torch::randn({16, 3})).argmax(1));
+  }
+  const auto dir = std::filesystem::temp_directory_path() / "kiln_metrics_resume";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto ckpt = dir / "step5.ckpt";
+  kiln::TrainerConfig cfg{.max_epochs = 1, .default_root_dir = dir, .enable_progress_bar = false};
+  double whole_acc, whole_auroc;
+  {
+    torch::manual_seed(1);
+    EpochMetrics m;
+    auto save = kiln::lambda_callback([&](const kiln::event::train_batch_end&, auto& t) {
+      if (t.state().global_step == 5) t.save_checkpoint(ckpt);
+    });
+    kiln::Trainer<EpochMetrics, kiln::Loggers<>, kiln::Callbacks<decltype(save)>> t(cfg, save);
+    t.fit(m, data);
+    whole_acc = t.callback_metrics().at("train/acc");
+    whole_auroc = t.callback_metrics().at("train/auroc");
+  }
+  torch::manual_seed(99);  // the resumed run's weights come from the checkpoint
+  EpochMetrics m;
+  kiln::Trainer<EpochMetrics, kiln::Loggers<>> t(cfg);
+  t.fit(m, data, {.ckpt_path = ckpt});
+  CHECK(t.callback_metrics().at("train/acc") == whole_acc);
+  CHECK(t.callback_metrics().at("train/auroc") == whole_auroc);
+  CHECK(m.acc.state_dict().at("samples").item<int64_t>() == 0);  // reset after the epoch
+  std::filesystem::remove_all(dir);
 }
