@@ -17,7 +17,7 @@ using kiln_test::HookedLinear;
 using kiln_test::linear_data;
 
 // Records every event it sees; HookedLinear appends its hook calls to the same list.
-struct Recorder {
+struct EventLog {
   std::vector<std::string>* log = nullptr;
   template <class E, class T>
   void on(const E&, T&) { log->emplace_back(E::name); }
@@ -29,8 +29,8 @@ TEST_CASE("fit with validation emits the documented events in Lightning's order"
   std::vector<std::string> log;
   HookedLinear model;
   model.log = &log;
-  kiln::Trainer<HookedLinear, kiln::Callbacks<Recorder>, kiln::Loggers<>> trainer(
-      {.max_epochs = 2, .num_sanity_val_steps = 1, .enable_progress_bar = false}, Recorder{&log});
+  kiln::Trainer<HookedLinear, kiln::Callbacks<EventLog>, kiln::Loggers<>> trainer(
+      {.max_epochs = 2, .num_sanity_val_steps = 1, .enable_progress_bar = false}, EventLog{&log});
   auto train = linear_data(3, 4), val = linear_data(2, 4);
   trainer.fit(model, train, val);
 

@@ -11,18 +11,13 @@
 
 #include <kiln/kiln.hpp>
 
+#include "core_fixture.hpp"
+
 namespace {
 
 using Batch = std::pair<torch::Tensor, torch::Tensor>;
 
-struct Net : torch::nn::Module {
-  torch::nn::Linear fc{nullptr};
-  Net() { fc = register_module("fc", torch::nn::Linear(2, 1)); }
-  torch::Tensor training_step(const Batch& b, kiln::StepContext&) { return torch::mse_loss(fc(b.first), b.second); }
-  std::unique_ptr<torch::optim::SGD> configure_optimizers() {
-    return std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(0.1));
-  }
-};
+using core_fixture::Net;
 
 struct CountingCallback {
   int fit_starts = 0;
