@@ -102,7 +102,7 @@ TEST_CASE("Engine iterates a torch::data loader", "[core][engine]") {
   REQUIRE(engine.state().iteration == 3);
 }
 
-TEST_CASE("running a finished Engine again starts a new run, as in Ignite", "[regression][regressions][issue_2]") {
+TEST_CASE("running a finished Engine again starts a new run, as in Ignite", "[regression]") {
   std::vector<int> data(5, 1);
   int processed = 0;
   kiln::Engine engine([&](auto&, int&) { ++processed; });

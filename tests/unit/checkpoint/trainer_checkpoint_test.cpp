@@ -161,3 +161,45 @@ TEST_CASE("a checkpoint mid-epoch keeps logged metrics' states: the resumed epoc
   CHECK(m.acc.state_dict().at("samples").item<int64_t>() == 0);  // reset after the epoch
   std::filesystem::remove_all(dir);
 }
+
+namespace {
+
+// The module of fixtures/previous_layout_main.cpp, which wrote fixtures/previous_layout.ckpt.
+struct PreviousLayoutNet : torch::nn::Module {
+  torch::nn::Linear fc{nullptr};
+  PreviousLayoutNet() { fc = register_module("fc", torch::nn::Linear(3, 1)); }
+  torch::Tensor training_step(const std::pair<torch::Tensor, torch::Tensor>& b, kiln::StepContext& ctx) {
+    auto loss = torch::mse_loss(fc(b.first), b.second);
+    ctx.log("train/loss", loss, {.on_step = false, .on_epoch = true});
+    return loss;
+  }
+  std::unique_ptr<torch::optim::SGD> configure_optimizers() {
+    return std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(0.05));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a checkpoint of the previous layout (callback states under typeid names) still resumes", "[checkpoint][regression]") {
+  PreviousLayoutNet m;
+  kiln::Trainer<PreviousLayoutNet, kiln::Callbacks<kiln::EarlyStopping>, kiln::Loggers<>> t(
+      {.max_epochs = 3, .enable_progress_bar = false},
+      kiln::EarlyStopping({.monitor = "train/loss", .patience = 5, .check_on_train_epoch_end = true}));
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> data{{torch::randn({8, 3}), torch::randn({8, 1})}};
+  t.fit(m, data, {.ckpt_path = KILN_PREVIOUS_LAYOUT_CHECKPOINT});  // all 3 epochs done: restores only
+  // The values previous_layout_main printed when it wrote the file.
+  CHECK(t.state().global_step == 12);
+  CHECK(t.callback<kiln::EarlyStopping>().best_score() == 1.2772293984889984);
+  CHECK(t.callback<kiln::EarlyStopping>().wait_count() == 0);
+  auto w = m.fc->weight.contiguous();
+  CHECK(w.data_ptr<float>()[0] == 0.974190354f);
+  CHECK(w.data_ptr<float>()[1] == -1.28925431f);
+  CHECK(w.data_ptr<float>()[2] == 0.0675041005f);
+  CHECK(m.fc->bias.item<float>() == -0.261460334f);
+}
+
+TEST_CASE("callback states are stored under state_key() or the type's declared name", "[checkpoint]") {
+  kiln::EarlyStopping es({.monitor = "x"});
+  CHECK(kiln::detail::state_key_of(es) == "kiln::EarlyStopping");
+  CHECK(kiln::ModelCheckpoint::state_key() == "ModelCheckpoint");
+}

@@ -98,7 +98,7 @@ TEST_CASE("epoch means weigh each value by its batch's size, as Lightning's", "[
                       Contains("log(\"x\") batch_size must be at least 1, got 0"));
 }
 
-TEST_CASE("epoch values are in callback_metrics when train_epoch_end runs; the plain name too", "[regression][regressions][issue_2]") {
+TEST_CASE("epoch values are in callback_metrics when train_epoch_end runs, the plain name too", "[regression]") {
   auto data = batches(4);
   Reg m;
   kiln::Trainer<Reg, kiln::Loggers<>, kiln::Callbacks<EpochEndReader>> t(no_progress_bar({.max_epochs = 2}));

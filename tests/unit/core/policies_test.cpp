@@ -48,7 +48,7 @@ TEST_CASE("Trainer fills default policies and accepts policies in any order", "[
   STATIC_REQUIRE(std::is_same_v<C::callbacks_type, std::tuple<kiln::ProgressBar, CountingCallback>>);
 }
 
-TEST_CASE("Configured callbacks go to the constructor in any order; the rest are default-constructed",
+TEST_CASE("Configured callbacks go to the constructor in any order, the rest are default-constructed",
           "[core][policies]") {
   using T = kiln::Trainer<Net, kiln::Callbacks<CountingCallback, OtherCallback>, kiln::Loggers<>>;
   T trainer({.max_epochs = 3}, OtherCallback{"configured"}, CountingCallback{.tag = 7});

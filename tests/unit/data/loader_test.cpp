@@ -130,7 +130,7 @@ TEST_CASE("an epoch cut short on a loader with workers reads only what was in fl
   REQUIRE(reads->load() <= 2 * (3 + 4) * 4);
 }
 
-TEST_CASE("loader workers run their own ops on one thread; the training thread keeps its count", "[data][loader][threads]") {
+TEST_CASE("loader workers run their own ops on one thread, the training thread keeps its count", "[data][loader][threads]") {
   const int before = at::get_num_threads();
   kiln::configure_threads(2);
   std::set<double> seen;

@@ -66,7 +66,7 @@ TEST_CASE("logging off: Loggers<> and config.logger=false write nothing", "[trai
   REQUIRE_FALSE(std::filesystem::exists(root / "lightning_logs"));
 }
 
-TEST_CASE("CsvLogger writes at every log interval, not only at epoch end", "[regression][regressions][issue_2]") {
+TEST_CASE("CsvLogger writes at every log interval, not only at epoch end", "[regression]") {
   const auto root = std::filesystem::temp_directory_path() / "kiln_flush_test";
   std::filesystem::remove_all(root);
   auto data = batches(150, 2);

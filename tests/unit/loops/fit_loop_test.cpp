@@ -181,7 +181,7 @@ TEST_CASE("errors during fit reach callbacks and name the step", "[trainer][erro
   REQUIRE_THAT(t.callback<SeesError>().what, Contains("undefined tensor"));
 }
 
-TEST_CASE("a torch::data loader with workers survives limits and the sanity check", "[regression][regressions][issue_2]") {
+TEST_CASE("a torch::data loader with workers survives limits and the sanity check", "[regression]") {
   auto make = [] {
     auto ds = torch::data::datasets::TensorDataset(torch::randn({40, 3})).map(torch::data::transforms::Stack<torch::data::TensorExample>());
     return torch::data::make_data_loader<torch::data::samplers::SequentialSampler>(
@@ -202,7 +202,7 @@ TEST_CASE("a torch::data loader with workers survives limits and the sanity chec
   REQUIRE(t.state().global_step == 9);
 }
 
-TEST_CASE("unsized data with accumulation stops at max_steps in the same epoch", "[regression][regressions][issue_2]") {
+TEST_CASE("unsized data with accumulation stops at max_steps in the same epoch", "[regression]") {
   auto data = batches(5);
   Reg m;
   kiln::Trainer<Reg, kiln::Loggers<>> t(no_progress_bar({.max_epochs = 10, .max_steps = 3, .accumulate_grad_batches = 2}));
@@ -211,7 +211,7 @@ TEST_CASE("unsized data with accumulation stops at max_steps in the same epoch",
   REQUIRE(t.state().epoch == 1);
 }
 
-TEST_CASE("limit_train_batches=0 skips training; a fraction under one batch is an error", "[regression][regressions][issue_2]") {
+TEST_CASE("limit_train_batches=0 skips training, a fraction under one batch is an error", "[regression]") {
   auto data = batches(10), val = batches(2);
   Reg m;
   kiln::Trainer<Reg, kiln::Loggers<>> t(no_progress_bar({.max_epochs = 5, .limit_train_batches = 0, .num_sanity_val_steps = 0}));
@@ -222,7 +222,7 @@ TEST_CASE("limit_train_batches=0 skips training; a fraction under one batch is a
   REQUIRE_THROWS_WITH(small.fit(m, data), Contains("limit_train_batches=0.05 of 10 batches"));
 }
 
-TEST_CASE("empty data stops instead of running empty epochs", "[regression][regressions][issue_2]") {
+TEST_CASE("empty data stops instead of running empty epochs", "[regression]") {
   std::vector<Batch> none;
   Reg m;
   kiln::Trainer<Reg, kiln::Loggers<>> t(no_progress_bar({.max_epochs = -1, .max_steps = 5}));
@@ -231,14 +231,14 @@ TEST_CASE("empty data stops instead of running empty epochs", "[regression][regr
   REQUIRE_THAT(t.state().stop_reason, Contains("no batches"));
 }
 
-TEST_CASE("an integer val_check_interval longer than an epoch is an error", "[regression][regressions][issue_2]") {
+TEST_CASE("an integer val_check_interval longer than an epoch is an error", "[regression]") {
   auto data = batches(10), val = batches(2);
   Reg m;
   kiln::Trainer<Reg, kiln::Loggers<>> t(no_progress_bar({.max_epochs = 1, .val_check_interval = 20}));
   REQUIRE_THROWS_WITH(t.fit(m, data, val), Contains("val_check_interval=20") && Contains("10 training batches"));
 }
 
-TEST_CASE("manual optimization leaves epoch schedulers to the user", "[regression][regressions][issue_2]") {
+TEST_CASE("manual optimization leaves epoch schedulers to the user", "[regression]") {
   ManualSched m;
   auto data = batches(2);
   kiln::Trainer<ManualSched, kiln::Loggers<>> t(no_progress_bar({.max_epochs = 3}));
@@ -246,7 +246,7 @@ TEST_CASE("manual optimization leaves epoch schedulers to the user", "[regressio
   REQUIRE(t.optimizers()[0].optimizer->param_groups()[0].options().get_lr() == 1.0);
 }
 
-TEST_CASE("the loss kept in state().output carries no autograd graph", "[regression][regressions][issue_2]") {
+TEST_CASE("the loss kept in state().output carries no autograd graph", "[regression]") {
   auto data = batches(2);
   Reg m;
   kiln::Trainer<Reg, kiln::Loggers<>> t(no_progress_bar({.max_epochs = 1}));
@@ -255,7 +255,7 @@ TEST_CASE("the loss kept in state().output carries no autograd graph", "[regress
   REQUIRE_FALSE(t.state().output.requires_grad());
 }
 
-TEST_CASE("callbacks see Stage::sanity_check during the sanity check", "[regression][regressions][issue_2]") {
+TEST_CASE("callbacks see Stage::sanity_check during the sanity check", "[regression]") {
   auto data = batches(2), val = batches(2);
   Reg m;
   kiln::Trainer<Reg, kiln::Loggers<>, kiln::Callbacks<StageProbe>> t(no_progress_bar({.max_epochs = 1, .num_sanity_val_steps = 1}));

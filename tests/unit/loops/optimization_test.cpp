@@ -106,7 +106,7 @@ TEST_CASE("ReduceLROnPlateau reads its monitor from logged values, or names the 
   REQUIRE_THROWS_WITH(t2.fit(missing, train, val), Contains("\"val/acc\"") && Contains("val/metric"));
 }
 
-TEST_CASE("ReduceLROnPlateau on a step-logged value works before log_every_n_steps", "[regression][regressions][issue_2]") {
+TEST_CASE("ReduceLROnPlateau on a step-logged value works before log_every_n_steps", "[regression]") {
   struct StepPlateau : Reg {
     kiln::OptimizerConfig configure_optimizers() {
       auto opt = std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(0.05));

@@ -79,7 +79,7 @@ TEST_CASE("empty states and undefined values are errors that name the metric", "
   CHECK_THROWS_WITH(AUROC(mc()), Contains("not micro"));
 }
 
-TEST_CASE("forward gives the batch's value and accumulates; reset, state_dict and the device follow", "[metrics]") {
+TEST_CASE("forward gives the batch's value and accumulates, reset, state_dict and the device follow", "[metrics]") {
   Accuracy acc(mc());
   auto p = D(fx::mc_probs).reshape({-1, 5}), t = L(fx::mc_target);
   auto b1 = acc(p.slice(0, 0, 100), t.slice(0, 0, 100));

@@ -35,7 +35,7 @@ TEST_CASE("FP16Mixed: the scale grows after the interval and never to infinity",
   CHECK(t.callback<ScalerProbe>().tracker == std::vector<std::int64_t>{0, 0});
 }
 
-TEST_CASE("GradScaler: state survives a save and load; bad options and state are errors", "[precision][scaler]") {
+TEST_CASE("GradScaler: state survives a save and load, bad options and state are errors", "[precision][scaler]") {
   auto p = torch::tensor({1.0f}).requires_grad_();
   torch::optim::SGD opt({p}, torch::optim::SGDOptions(0.1));
   auto iteration = [&](kiln::GradScaler& s, double c) {

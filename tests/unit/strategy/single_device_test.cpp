@@ -44,7 +44,7 @@ std::vector<Batch> images() {
 
 }  // namespace
 
-TEST_CASE("SingleDevice on CPU stores Conv2d weights channels-last; training gives the same numbers", "[strategy][single_device]") {
+TEST_CASE("SingleDevice on CPU stores Conv2d weights channels-last, training gives the same numbers", "[strategy][single_device]") {
   auto data = images();
   Convy fast, plain;
   const auto conv_id = fast.conv->weight.unsafeGetTensorImpl();

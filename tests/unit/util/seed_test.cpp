@@ -22,7 +22,7 @@ using kiln_test::quiet;
 
 }  // namespace
 
-TEST_CASE("seed makes a run repeatable; another seed changes it", "[trainer][seed]") {
+TEST_CASE("seed makes a run repeatable, another seed changes it", "[trainer][seed]") {
   struct Dropout : Linear {
     torch::Tensor training_step(const Batch& b, kiln::StepContext&) {
       return torch::mse_loss(fc(torch::dropout(b.first, 0.5, is_training())), b.second);

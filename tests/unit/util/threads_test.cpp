@@ -70,7 +70,7 @@ TEST_CASE("default_num_threads: the usable cores shared among this node's proces
   }
 }
 
-TEST_CASE("configure_threads sets LibTorch's intra-op threads; num_threads is checked", "[util][threads]") {
+TEST_CASE("configure_threads sets LibTorch's intra-op threads, num_threads is checked", "[util][threads]") {
   const int before = at::get_num_threads();
   REQUIRE(kiln::configure_threads(2) == 2);
   REQUIRE(at::get_num_threads() == 2);

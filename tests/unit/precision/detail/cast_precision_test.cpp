@@ -24,7 +24,7 @@ using precision_fixture::quiet;
 
 }  // namespace
 
-TEST_CASE("FP64 and BF16True cast the module and the batches; integer buffers keep their type", "[precision][true]") {
+TEST_CASE("FP64 and BF16True cast the module and the batches, integer buffers keep their type", "[precision][true]") {
   struct Net : torch::nn::Module {
     torch::nn::Linear fc{register_module("fc", torch::nn::Linear(3, 1))};
     torch::nn::BatchNorm1d bn{register_module("bn", torch::nn::BatchNorm1d(3))};
