@@ -10,7 +10,7 @@
 #include <kiln/core/hparams.hpp>
 #include <kiln/core/optimizer_config.hpp>
 #include <kiln/core/step_context.hpp>
-#include <kiln/loops/lr_schedulers.hpp>
+#include <kiln/optim/lr_schedulers.hpp>
 
 /// Two 3x3 convolutions (32, 64 channels) with max-pooling, then 3136 -> 128 -> 10 with dropout;
 /// Adam with cosine-annealed learning rate. Batches are torch::data::Example<> of [B, 1, 28, 28].

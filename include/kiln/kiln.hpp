@@ -6,6 +6,7 @@
 #include <kiln/data.hpp>
 #include <kiln/loggers.hpp>
 #include <kiln/loops.hpp>
+#include <kiln/optim.hpp>
 #include <kiln/strategy.hpp>
 #include <kiln/precision.hpp>
 #include <kiln/util.hpp>

@@ -69,4 +69,33 @@ static_assert(kiln::detail::is_policy<kiln::Precision<kiln::FP32>>);
 static_assert(kiln::detail::is_policy<kiln::Callbacks<>>);
 static_assert(!kiln::detail::is_policy<kiln::FP32>);
 static_assert(!kiln::detail::is_policy<int>);
+
+// Every strategy is a distributed one: a single device is a world of one.
+static_assert(kiln::DistributedStrategy<kiln::StrategyImpl<kiln::SingleDevice>>);
+static_assert(kiln::DistributedStrategy<kiln::StrategyImpl<kiln::DDP>>);
+struct PlacementOnly {  // a StrategyPolicy without gradient sync and collectives
+  void setup(const kiln::TrainerConfig&) {}
+  c10::Device device() const { return c10::kCPU; }
+  void setup_module(torch::nn::Module&) {}
+  template <class B, class F>
+  decltype(auto) with_batch_on_device(B& b, F&& f) { return f(b); }
+  int rank() const { return 0; }
+  int local_rank() const { return 0; }
+  int world_size() const { return 1; }
+  bool is_global_zero() const { return true; }
+  void barrier() {}
+};
+static_assert(kiln::StrategyPolicy<PlacementOnly> && !kiln::DistributedStrategy<PlacementOnly>);
+static_assert(!kiln::StrategyPolicy<kiln::CsvLogger>);
+
+static_assert(kiln::PrecisionPolicy<kiln::PrecisionImpl<kiln::FP32>>);
+static_assert(kiln::PrecisionPolicy<kiln::PrecisionImpl<kiln::FP64>>);
+static_assert(kiln::PrecisionPolicy<kiln::PrecisionImpl<kiln::BF16Mixed>>);
+static_assert(kiln::PrecisionPolicy<kiln::PrecisionImpl<kiln::FP16Mixed>>);
+static_assert(kiln::PrecisionPolicy<kiln::PrecisionImpl<kiln::BF16True>>);
+static_assert(kiln::PrecisionPolicy<kiln::PrecisionImpl<kiln::FP16True>>);
+static_assert(!kiln::PrecisionPolicy<kiln::StrategyImpl<kiln::SingleDevice>>);
+
+static_assert(kiln::Logger<kiln::TensorBoardLogger>);
+static_assert(!kiln::Logger<kiln::EarlyStopping>);
 }  // namespace

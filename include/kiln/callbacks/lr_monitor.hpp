@@ -14,7 +14,7 @@
 #include <kiln/core/events.hpp>
 #include <kiln/core/logging.hpp>
 #include <kiln/util/type_name.hpp>
-#include <kiln/loops/lr_schedulers.hpp>
+#include <kiln/optim/lr_schedulers.hpp>
 
 namespace kiln {
 

@@ -12,7 +12,7 @@
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
-#include <kiln/loops/lr_schedulers.hpp>
+#include <kiln/optim/lr_schedulers.hpp>
 
 namespace kiln {
 

@@ -10,7 +10,7 @@
 
 #include <torch/optim/optimizer.h>
 
-#include <kiln/loops/lr_schedulers.hpp>
+#include <kiln/optim/lr_schedulers.hpp>
 
 namespace kiln {
 

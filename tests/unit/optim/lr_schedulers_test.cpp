@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Unit tests for kiln/loops/lr_schedulers.hpp: every expected lr is hand-computed from PyTorch's documented formulas.
-#include <kiln/loops/lr_schedulers.hpp>
+// Unit tests for kiln/optim/lr_schedulers.hpp: every expected lr is hand-computed from PyTorch's documented formulas.
+#include <kiln/optim/lr_schedulers.hpp>
 
 #include <torch/torch.h>
 

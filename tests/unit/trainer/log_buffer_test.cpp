@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// tests/unit/core/log_buffer_test.cpp — logged values: Lightning's names and reductions, batch-size weights, when they are read.
+// tests/unit/trainer/log_buffer_test.cpp — logged values: Lightning's names and reductions, batch-size weights, when they are read.
 #include <tuple>
 #include <vector>
 

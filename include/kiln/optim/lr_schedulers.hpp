@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// kiln/loops/lr_schedulers.hpp — learning-rate schedulers LibTorch's C++ API lacks (PyTorch semantics).
+// kiln/optim/lr_schedulers.hpp — learning-rate schedulers LibTorch's C++ API lacks (PyTorch semantics).
 #pragma once
 
 #include <torch/optim/optimizer.h>
