@@ -5,8 +5,12 @@
 // progress bar off, (c) (b) plus 20 callbacks that handle no batch event. All three must end
 // with bit-identical weights (else exit 1). Prints per-repeat steps/s and
 // `RESULT overhead trainer_vs_raw=<median b/a> callbacks_vs_raw=<median c/a>`.
+// `--only raw|trainer|callbacks` (or a|b|c) runs one way alone and prints a hash of its final
+// weights, so runs in separate processes (benchmarks/overhead_instructions.sh, under callgrind)
+// can still be checked to end with identical weights.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +27,12 @@
 #include <kiln/kiln.hpp>
 
 #include "median.hpp"
+
+// Client requests for callgrind (no-ops outside valgrind): with --only, only the measured run is
+// instrumented, because instrumenting LibTorch's start-up as well takes ~90 s a run here.
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#endif
 
 using kiln_bench::median;
 
@@ -159,19 +169,47 @@ void require_identical(const Net& want, const Net& got, const char* way) {
   }
 }
 
+/// Turns callgrind's instrumentation on or off (nothing when built without valgrind's header).
+void instrument(bool on) {
+#ifdef CALLGRIND_START_INSTRUMENTATION
+  if (on) CALLGRIND_START_INSTRUMENTATION;
+  else CALLGRIND_STOP_INSTRUMENTATION;
+#else
+  (void)on;
+#endif
+}
+#ifdef CALLGRIND_START_INSTRUMENTATION
+constexpr bool kCallgrindMarks = true;
+#else
+constexpr bool kCallgrindMarks = false;
+#endif
+
+/// FNV-1a over the bytes of every parameter, in registration order: equal hashes from two
+/// processes mean bit-identical weights (as require_identical checks within one process).
+std::uint64_t weights_hash(const Net& net) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (const auto& p : net.parameters()) {
+    const torch::Tensor t = p.detach().contiguous();
+    const auto* bytes = static_cast<const unsigned char*>(t.data_ptr());
+    for (std::size_t i = 0; i < t.nbytes(); ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+  }
+  return h;
+}
+
 struct Options {
   long steps = 3000;
   int repeats = 5;
   int threads = 1;
   bool raw_set_to_none = false;
-  char only = 0;  ///< 'a', 'b' or 'c': run only that way (for perf/strace), no ratios
+  char only = 0;  ///< 'a', 'b' or 'c': run only that way (for perf/strace/callgrind), no ratios
+  long warmup = 300;  ///< unmeasured steps of each way run first (capped at --steps)
 };
 
 Options parse(int argc, char** argv) {
   Options o;
   auto usage = [&] {
     std::fprintf(stderr, "usage: %s [--steps N] [--repeats R] [--threads T] [--raw-zero-grad fill|none]"
-                 " [--only a|b|c]\n",
+                 " [--only raw|trainer|callbacks] [--warmup N]\n",
                  argv[0]);
     std::exit(2);
   };
@@ -186,18 +224,23 @@ Options parse(int argc, char** argv) {
       o.raw_set_to_none = v == "none";
     } else if (!std::strcmp(argv[i], "--only") && has_value) {
       const std::string v = argv[++i];
-      if (v != "a" && v != "b" && v != "c") usage();
-      o.only = v[0];
-    } else usage();
+      if (v == "a" || v == "raw") o.only = 'a';
+      else if (v == "b" || v == "trainer") o.only = 'b';
+      else if (v == "c" || v == "callbacks") o.only = 'c';
+      else usage();
+    } else if (!std::strcmp(argv[i], "--warmup") && has_value) o.warmup = std::atol(argv[++i]);
+    else usage();
   }
-  if (o.steps < 1 || o.repeats < 1 || o.threads < 1) usage();
+  if (o.steps < 1 || o.repeats < 1 || o.threads < 1 || o.warmup < 0) usage();
   return o;
 }
 
-/// `steps` batches drawn from a pool of at most 256 distinct ones (bounded memory).
+/// `steps` batches cycling through a pool of 256 distinct ones (bounded memory). The pool has 256
+/// batches whatever `steps` is, so runs of different lengths differ only in the steps taken
+/// (overhead_instructions.sh subtracts a shorter run's instruction count from a longer one's).
 std::vector<Batch> make_data(long steps) {
   std::vector<Batch> pool;
-  for (long i = 0; i < std::min<long>(steps, 256); ++i)
+  for (long i = 0; i < 256; ++i)
     pool.emplace_back(torch::randn({32, 784}), torch::randint(0, 10, {32}, torch::kLong));
   std::vector<Batch> data;
   data.reserve(static_cast<std::size_t>(steps));
@@ -221,20 +264,26 @@ int main(int argc, char** argv) {
               mmap_max ? mmap_max : "(unset)");
 
   // Warm-up (not measured): first-touch allocations, OpenBLAS buffers, lazy initialisation.
-  {
-    std::vector<Batch> warm(data.begin(), data.begin() + std::min<long>(opt.steps, 300));
-    run_raw(init, warm, opt.raw_set_to_none);
-    run_trainer<>(init, warm);
-    run_trainer<TwentyIdle>(init, warm);
+  // With --only, only that way warms up, so a profile of it holds no work of the other two.
+  if (opt.warmup > 0) {
+    std::vector<Batch> warm(data.begin(), data.begin() + std::min(opt.steps, opt.warmup));
+    if (!opt.only || opt.only == 'a') run_raw(init, warm, opt.raw_set_to_none);
+    if (!opt.only || opt.only == 'b') run_trainer<>(init, warm);
+    if (!opt.only || opt.only == 'c') run_trainer<TwentyIdle>(init, warm);
   }
 
-  if (opt.only) {  // one way alone, for profilers; prints steps/s only
+  if (opt.only) {  // one way alone, for profilers; prints steps/s and its final weights' hash
+    // overhead_instructions.sh reads this to know whether it may start callgrind uninstrumented.
+    std::printf("callgrind_marks=%d\n", kCallgrindMarks ? 1 : 0);
     for (int r = 0; r < opt.repeats; ++r) {
+      instrument(true);
       const Run run = opt.only == 'a'   ? run_raw(init, data, opt.raw_set_to_none)
                       : opt.only == 'b' ? run_trainer<>(init, data)
                                         : run_trainer<TwentyIdle>(init, data);
-      std::printf("only %c, repeat %d: %.1f steps/s (%.3f s wall, %.3f s CPU)\n", opt.only, r + 1,
-                  double(opt.steps) / run.seconds, run.seconds, run.cpu_seconds);
+      instrument(false);
+      std::printf("only %c, repeat %d: %.1f steps/s (%.3f s wall, %.3f s CPU) weights_hash=%016llx\n",
+                  opt.only, r + 1, double(opt.steps) / run.seconds, run.seconds, run.cpu_seconds,
+                  static_cast<unsigned long long>(weights_hash(*run.net)));
     }
     return 0;
   }

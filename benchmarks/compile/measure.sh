@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# benchmarks/compile/measure.sh — compile time of kiln translation units against one that only includes <torch/torch.h>.
+# benchmarks/compile/measure.sh — compile time of kiln translation units against their hand-written twin.
 #
 # Compiles (g++ -c, no precompiled header, no ccache, the Release flags of kiln's dev targets):
-#   torch_only.cpp               <torch/torch.h> and an empty main (the baseline)
+#   torch_only.cpp               <torch/torch.h> and an empty main (the floor any TU pays)
 #   examples/01_minimal_fit.cpp  the first example, header-only (the default) and with
 #                                KILN_SEPARATE_COMPILATION (kiln::separate), plus <kiln/src.hpp>,
 #                                the TU that then compiles kiln's non-template functions once
-#   raw_01_minimal_fit.cpp       the same program hand-written in LibTorch (what any such TU costs)
+#   raw_01_minimal_fit.cpp       the twin: the same program hand-written in LibTorch, the baseline
+#                                (what kiln adds is the example's cost over the twin's, not over
+#                                an empty main: any TU that trains something costs more than that)
 #   callbacks_{0,4,16}.cpp       a Trainer with 0, 4 and 16 callbacks (generated here, STYLE.md G)
 # RUNS times each (default 3), takes the median wall time, and prints
+#   RESULT compile header_only_vs_twin=<example ÷ twin> separate_vs_twin=<example with
+#          KILN_SEPARATE_COMPILATION ÷ twin>
 #   RESULT compile example_vs_torch=<ratio> separate_example_vs_torch=<ratio> raw_vs_torch=<ratio> ...
 #   RESULT compile callbacks_0=<s> callbacks_4=<s> callbacks_16=<s> (and ratios to torch_only)
 # Usage: benchmarks/compile/measure.sh [--runs N] [--no-callbacks]   (from anywhere)
@@ -127,6 +131,7 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 echo "torch_only=${torch_s}s 01_minimal_fit=${example_s}s 01_minimal_fit_separate=${separate_s}s kiln_src=${src_s}s" \
      "raw_01_minimal_fit=${raw_s}s 06_engine_only=${engine_s}s (medians of $runs)"
+echo "RESULT compile header_only_vs_twin=$(ratio "$example_s" "$raw_s") separate_vs_twin=$(ratio "$separate_s" "$raw_s")"
 echo "RESULT compile example_vs_torch=$(ratio "$example_s" "$torch_s") separate_example_vs_torch=$(ratio "$separate_s" "$torch_s")" \
      "raw_vs_torch=$(ratio "$raw_s" "$torch_s") example_vs_raw=$(ratio "$example_s" "$raw_s")" \
      "separate_example_vs_raw=$(ratio "$separate_s" "$raw_s") engine_example_vs_torch=$(ratio "$engine_s" "$torch_s")"
