@@ -10,7 +10,10 @@ kiln_require_torch("${Torch_VERSION}" "${Torch_DIR}" "${TORCH_LIBRARY}")
 # library is not exported). Otherwise the system's fmt (Debian: libfmt-dev).
 set(KILN_FMT_FROM_TORCH OFF)
 foreach(kiln_dir ${TORCH_INCLUDE_DIRS})
-  if(EXISTS "${kiln_dir}/fmt/format.h")
+  # A system folder (Debian's LibTorch lists /usr/include) holds the system's fmt, not a copy
+  # shipped with LibTorch: that one is compiled, and header-only would cost every TU seconds.
+  if(EXISTS "${kiln_dir}/fmt/format.h" AND NOT kiln_dir STREQUAL "/usr/include"
+     AND NOT kiln_dir IN_LIST CMAKE_CXX_IMPLICIT_INCLUDE_DIRECTORIES)
     set(KILN_FMT_FROM_TORCH ON)
   endif()
 endforeach()
