@@ -2,6 +2,7 @@
 // tests/static/concepts.cpp — the concept matrix: a passing model and one type per missing requirement.
 #include <torch/torch.h>
 
+#include <kiln/strategy/ddp.hpp>
 #include <kiln/kiln.hpp>
 
 namespace {
