@@ -9,5 +9,6 @@
 #endif
 #define KILN_SOURCE 1
 #include <kiln/kiln.hpp>
+#include <kiln/data.hpp>
 #include <kiln/dist.hpp>
 #include <kiln/metrics.hpp>

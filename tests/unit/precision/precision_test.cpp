@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <kiln/data.hpp>
 #include <kiln/kiln.hpp>
 
 #include "precision_fixture.hpp"
