@@ -72,9 +72,8 @@ class Trainer {
     using D = std::remove_reference_t<TrainData>;
     if constexpr (DataModule<D>) {
       static_assert(detail::has_train_dataloader<D>, KILN_ERR_DATAMODULE_NO_LOADER("fit()", "train_dataloader"));
-      if constexpr (detail::has_train_dataloader<D>) with_data_module(module, train, Stage::fit, [&] {
-        detail::with_fit_loaders<Module>(train, is_global_zero(),
-                                         [&](auto& loader, auto* val) { run_fit(module, loader, val, options); });
+      if constexpr (detail::has_train_dataloader<D>) around(module, train, Stage::fit)([&] {
+        detail::with_fit_loaders<Module>(train, is_global_zero(), [&](auto& loader, auto* val) { run_fit(module, loader, val, options); });
       });
     } else {
       run_fit(module, train, static_cast<detail::no_data*>(nullptr), options);
@@ -85,12 +84,7 @@ class Trainer {
   template <class TrainData, class ValData>
     requires(!std::is_same_v<std::remove_cvref_t<ValData>, FitOptions>)
   void fit(Module& module, TrainData&& train, ValData&& val, const FitOptions& options = {}) {
-    static_assert(DataSource<ValData>, KILN_ERR_NOT_A_DATA_SOURCE);
-    if constexpr (DataSource<ValData>) {
-      static_assert(HasValidationStep<Module, detail::batch_arg_t<std::remove_reference_t<ValData>>>, KILN_ERR_NO_VALIDATION_STEP);
-      if constexpr (HasValidationStep<Module, detail::batch_arg_t<std::remove_reference_t<ValData>>>)
-        run_fit(module, train, &val, options);
-    }
+    if constexpr (detail::validation_data_ok<Module, std::remove_reference_t<ValData>>()) run_fit(module, train, &val, options);
   }
 
   /// One pass of validation_step over `data` (or a DataModule's val_dataloader()); returns the
@@ -107,32 +101,15 @@ class Trainer {
   /// returned for each batch.
   template <class Data>
   auto predict(Module& module, Data&& data) {
-    using D = std::remove_reference_t<Data>;
-    if constexpr (DataModule<D>) {
-      static_assert(detail::has_predict_dataloader<D>, KILN_ERR_DATAMODULE_NO_LOADER("predict()", "predict_dataloader"));
-      if constexpr (detail::has_predict_dataloader<D>) {
-        decltype(predict(module, data.predict_dataloader())) out;
-        with_data_module(module, data, Stage::predict, [&] {
-          auto loader = detail::stage_loader<Stage::predict>(data);
-          out = predict(module, loader);
-        });
-        return out;
-      } else {
-        return std::vector<detail::no_data>{};  // after the static_assert: keeps the caller's code error-free
-      }
-    } else {
-      return run_predict(module, data);
-    }
+    detail::predictions_t<Module, std::remove_reference_t<Data>> out;
+    detail::with_stage_data<Stage::predict>(data, around(module, data, Stage::predict),
+                                            [&](auto& source) { out = run_predict(module, source); });
+    return out;
   }
 
   /// Writes everything needed to continue this fit exactly (kiln/checkpoint/trainer_checkpoint.hpp)
   /// to `path`, atomically: during fit (from a callback) or after it. Global rank 0 writes.
-  void save_checkpoint(const std::filesystem::path& path) {
-    Module* m = run_.saved_module();
-    if (!m) throw Error(fmt::format("kiln: save_checkpoint({}): nothing to save before fit() has started", path.string()));
-    if (is_global_zero()) checkpoints_.save(*m, path);
-    strategy_.barrier();
-  }
+  void save_checkpoint(const std::filesystem::path& path) { checkpoints_.save(run_.saved_module(), path); }
   /// Asks fit() to write <checkpoint_dir()>/last.pt at the next boundary between optimizer
   /// steps and stop there (Timer does); the stop reason is `reason` plus the file.
   void stop_with_checkpoint(std::string reason) {
@@ -210,67 +187,51 @@ class Trainer {
   template <Stage S, class Data>
   MetricMap evaluate(Module& module, Data& data) {
     MetricMap out;
-    using D = std::remove_reference_t<Data>;
-    if constexpr (DataModule<D>) {
-      if constexpr (S == Stage::test) static_assert(detail::has_test_dataloader<D>, KILN_ERR_DATAMODULE_NO_LOADER("test()", "test_dataloader"));
-      else static_assert(detail::has_val_dataloader<D>, KILN_ERR_DATAMODULE_NO_LOADER("validate()", "val_dataloader"));
-      if constexpr (detail::has_stage_loader<S, D>)
-        with_data_module(module, data, S, [&] {
-          auto loader = detail::stage_loader<S>(data);
-          out = run_evaluation<S>(module, loader);
-        });
-    } else {
-      out = run_evaluation<S>(module, data);
-    }
+    detail::with_stage_data<S>(data, around(module, data, S), [&](auto& source) { out = run_evaluation<S>(module, source); });
     return out;
   }
 
   template <Stage S, class Data>
   MetricMap run_evaluation(Module& module, Data& data) {
     static_assert(DataSource<Data>, KILN_ERR_NOT_A_DATA_SOURCE);
-    MetricMap out;
-    if constexpr (DataSource<Data> && detail::evaluation_step_ok<S, Module, detail::batch_arg_t<std::remove_reference_t<Data>>>()) {
-      run_.guarded(loops(), [&] {
-        run_.prepare(module, config_, strategy_, precision_);
-        loops().setup_stage(S, module);
-        const auto& limit = S == Stage::test ? config_.limit_test_batches : config_.limit_val_batches;
-        out = detail::EvaluationLoop<Ctx, Module, S>(loops(), module)
-                  .run(data, limit, S == Stage::test ? "limit_test_batches" : "limit_val_batches", -1,
-                       [&](auto& b, StepContext& ctx) { detail::evaluation_step<S>(module, b, ctx); });
-        hub_.save();
-        loops().emit(event::teardown{S});
-      });
-    }
-    return out;
+    if constexpr (DataSource<Data> && detail::evaluation_step_ok<S, Module, detail::batch_arg_t<std::remove_reference_t<Data>>>())
+      return run_stage<S>(module, data, [&](auto& b, StepContext& ctx) { detail::evaluation_step<S>(module, b, ctx); });
+    return {};
   }
 
   template <class Data>
   auto run_predict(Module& module, Data& data) {
     static_assert(DataSource<Data>, KILN_ERR_NOT_A_DATA_SOURCE);
-    if constexpr (DataSource<Data> && detail::predict_step_ok<Module, detail::batch_arg_t<std::remove_reference_t<Data>>>()) {
-      using Batch = detail::batch_arg_t<std::remove_reference_t<Data>>;
-      std::vector<std::remove_cvref_t<decltype(module.predict_step(std::declval<Batch&>(), std::declval<StepContext&>()))>> outputs;
-      run_.guarded(loops(), [&] {
-        run_.prepare(module, config_, strategy_, precision_);
-        loops().setup_stage(Stage::predict, module);
-        detail::EvaluationLoop<Ctx, Module, Stage::predict>(loops(), module)
-            .run(data, config_.limit_predict_batches, "limit_predict_batches", -1,
-                 [&](Batch& b, StepContext& ctx) { outputs.push_back(module.predict_step(b, ctx)); });
-        loops().emit(event::teardown{Stage::predict});
-      });
-      return outputs;
-    } else {
-      return std::vector<detail::no_data>{};  // after the static_assert: keeps the caller's code error-free
-    }
+    detail::predictions_t<Module, Data> outputs;  // vector<no_data> after a static_assert: keeps the caller error-free
+    if constexpr (DataSource<Data> && detail::predict_step_ok<Module, detail::batch_arg_t<Data>>())
+      run_stage<Stage::predict>(module, data, [&](auto& b, StepContext& ctx) { outputs.push_back(module.predict_step(b, ctx)); });
+    return outputs;
   }
 
-  /// Runs f inside the DataModule's hooks for `stage` (detail::around_stage), as one entry point call.
-  template <class DM, class F>
-  void with_data_module(Module& module, DM& dm, Stage stage, F&& f) {
+  /// One evaluation pass of stage S (validate, test or predict) as one entry point call.
+  template <Stage S, class Data, class Step>
+  MetricMap run_stage(Module& module, Data& data, Step step) {
+    MetricMap out;
     run_.guarded(loops(), [&] {
-      run_.prepare(module, config_, strategy_, precision_);  // seeds first: loaders built in setup() draw their shuffling seed
-      detail::around_stage(dm, stage, strategy_, f);
+      run_.prepare(module, config_, strategy_, precision_);
+      loops().setup_stage(S, module);
+      const auto [limit, option] = detail::stage_limit(config_, S);
+      out = detail::EvaluationLoop<Ctx, Module, S>(loops(), module).run(data, limit, option, -1, step);
+      if constexpr (S != Stage::predict) hub_.save();
+      loops().emit(event::teardown{S});
     });
+    return out;
+  }
+
+  /// Runs a function f inside the DataModule's hooks for `stage` (detail::around_stage), as one entry point call.
+  template <class DM>
+  auto around(Module& module, DM& dm, Stage stage) {
+    return [&module, &dm, stage, this](auto&& f) {
+      run_.guarded(loops(), [&] {
+        run_.prepare(module, config_, strategy_, precision_);  // seeds first: loaders built in setup() draw their shuffling seed
+        detail::around_stage(dm, stage, strategy_, f);
+      });
+    };
   }
 
   TrainerConfig config_;

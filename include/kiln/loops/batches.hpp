@@ -11,6 +11,15 @@
 
 namespace kiln::detail {
 
+/// The range behind `data` as this rank sees it: a loader made before kiln's own launcher
+/// started the ranks takes its shard now.
+template <class Data, class Strategy>
+auto& rank_range(Data& data, Strategy& strategy) {
+  auto& range = as_range(data);
+  if constexpr (requires { range.use_ranks(0, 1); }) range.use_ranks(strategy.rank(), strategy.world_size());
+  return range;
+}
+
 /// The start of a run of up to `max_epochs` epochs of at most `limit` batches (-1: all) over
 /// `range`: the epoch length is known only from a sized range; on unsized data a limit is only a maximum.
 template <class Range>

@@ -66,9 +66,7 @@ class EvaluationLoop {
   /// Runs at most `limit` (and, when >= 0, `max_batches`) batches; returns the epoch values.
   template <class Data, class Step>
   MetricMap run(Data& data, const BatchLimit& limit, std::string_view option, std::int64_t max_batches, Step step) {
-    auto&& range = as_range(data);
-    // a loader made before kiln's own launcher started the ranks takes its shard now
-    if constexpr (requires { range.use_ranks(0, 1); }) range.use_ranks(c_.strategy.rank(), c_.strategy.world_size());
+    auto& range = rank_range(data, c_.strategy);
     std::int64_t n = limit.resolve(size_of(range), option);
     if (max_batches >= 0) n = n < 0 ? max_batches : std::min(n, max_batches);
     if (n == 0) return {};

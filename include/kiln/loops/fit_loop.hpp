@@ -48,9 +48,7 @@ class FitLoop {
                               "automatic_optimization = false` and step them in training_step",
                               opts.size()));
     if (automatic) params_ = optimizer_params(*opts[0].optimizer);
-    auto&& range = as_range(data);
-    // a loader made before kiln's own launcher started the ranks takes its shard now
-    if constexpr (requires { range.use_ranks(0, 1); }) range.use_ranks(c_.strategy.rank(), c_.strategy.world_size());
+    auto& range = rank_range(data, c_.strategy);
     const auto size = size_of(range);
     const std::int64_t limit = cfg_.limit_train_batches.resolve(size, "limit_train_batches");
     if (size) epoch_length_ = limit;  // exact only for sized data; else the limit is a maximum

@@ -27,13 +27,18 @@ class CheckpointConnector {
   CheckpointConnector(Session& session, CallbackTuple& callbacks, Precision& precision, Strategy& strategy, Hub& hub)
       : session_(session), callbacks_(callbacks), precision_(precision), strategy_(strategy), hub_(hub) {}
 
-  /// Writes the full state of this fit of `m` to `path`, atomically (kiln/checkpoint/trainer_checkpoint.hpp).
+  /// Writes the full state of this fit of `m` to `path`, atomically (kiln/checkpoint/trainer_checkpoint.hpp):
+  /// global rank 0 writes, every rank waits for it. `m` is null before fit() has started.
   template <class Module>
-  void save(Module& m, const std::filesystem::path& path) {
-    hub_.callback_metrics();  // brings the stored metrics up to date with the live logs
-    auto parts = parts_of(m);
-    if constexpr (requires { { m.hparams() } -> std::convertible_to<HParams>; }) parts.hparams = HParams(m.hparams());
-    TrainerCheckpoint::save(parts, path);
+  void save(Module* m, const std::filesystem::path& path) {
+    if (!m) throw Error(fmt::format("kiln: save_checkpoint({}): nothing to save before fit() has started", path.string()));
+    if (strategy_.is_global_zero()) {
+      hub_.refresh_live();
+      auto parts = parts_of(*m);
+      if constexpr (requires { { m->hparams() } -> std::convertible_to<HParams>; }) parts.hparams = HParams(m->hparams());
+      TrainerCheckpoint::save(parts, path);
+    }
+    strategy_.barrier();
   }
 
   /// Puts everything but the generators back now (module, optimizers, schedulers, precision,

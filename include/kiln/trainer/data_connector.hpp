@@ -2,14 +2,19 @@
 // kiln/trainer/data_connector.hpp — a DataModule's side of a stage: its hooks around it and the loaders it gives.
 #pragma once
 #include <cstdio>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include <kiln/core/concepts/data_module.hpp>
 #include <kiln/core/concepts/data_source.hpp>
 #include <kiln/core/concepts/training_module.hpp>
+#include <kiln/core/config.hpp>
+#include <kiln/core/diagnostics.hpp>
 #include <kiln/core/stage.hpp>
+#include <kiln/core/step_context.hpp>
 
 namespace kiln::detail {
 
@@ -37,6 +42,68 @@ auto stage_loader(DM& dm) {
   if constexpr (S == Stage::test) return dm.test_dataloader();
   else if constexpr (S == Stage::predict) return dm.predict_dataloader();
   else return dm.val_dataloader();
+}
+
+/// Calls run(data), or, for a DataModule, run(its loader of evaluation stage S), the loader made
+/// inside `around` (which runs the DataModule's hooks around the stage).
+template <Stage S, class Data, class Around, class Run>
+void with_stage_data(Data& data, Around&& around, Run&& run) {
+  if constexpr (DataModule<Data>) {
+    if constexpr (S == Stage::test) static_assert(has_test_dataloader<Data>, KILN_ERR_DATAMODULE_NO_LOADER("test()", "test_dataloader"));
+    else if constexpr (S == Stage::predict) static_assert(has_predict_dataloader<Data>, KILN_ERR_DATAMODULE_NO_LOADER("predict()", "predict_dataloader"));
+    else static_assert(has_val_dataloader<Data>, KILN_ERR_DATAMODULE_NO_LOADER("validate()", "val_dataloader"));
+    if constexpr (has_stage_loader<S, Data>)
+      around([&] {
+        auto loader = stage_loader<S>(data);
+        run(loader);
+      });
+  } else {
+    run(data);
+  }
+}
+
+/// What stage S runs on: the DataModule's loader for S, else the data itself.
+template <Stage S, class D>
+struct stage_source {
+  using type = D;
+};
+template <Stage S, class D>
+  requires(DataModule<D> && has_stage_loader<S, D>)
+struct stage_source<S, D> {
+  using type = decltype(stage_loader<S>(std::declval<D&>()));
+};
+
+/// What predict() returns for data D: one predict_step result per batch (no_data where the call
+/// is a mistake, which a static_assert reports).
+template <class Module, class D>
+struct predictions {
+  using type = std::vector<no_data>;
+};
+template <class Module, class D>
+  requires(DataSource<D> && HasPredictStep<Module, batch_arg_t<D>>)
+struct predictions<Module, D> {
+  using type = std::vector<std::remove_cvref_t<decltype(std::declval<Module&>().predict_step(
+      std::declval<batch_arg_t<D>&>(), std::declval<StepContext&>()))>>;
+};
+template <class Module, class D>
+using predictions_t = typename predictions<Module, typename stage_source<Stage::predict, D>::type>::type;
+
+/// The option that limits evaluation stage S's batches, and its name for messages.
+inline std::pair<const BatchLimit&, const char*> stage_limit(const TrainerConfig& c, Stage s) {
+  if (s == Stage::test) return {c.limit_test_batches, "limit_test_batches"};
+  if (s == Stage::predict) return {c.limit_predict_batches, "limit_predict_batches"};
+  return {c.limit_val_batches, "limit_val_batches"};
+}
+
+/// Whether `fit(module, train, val)` can validate on Val; a static_assert names the mistake.
+template <class M, class Val>
+constexpr bool validation_data_ok() {
+  static_assert(DataSource<Val>, KILN_ERR_NOT_A_DATA_SOURCE);
+  if constexpr (DataSource<Val>) {
+    static_assert(HasValidationStep<M, batch_arg_t<Val>>, KILN_ERR_NO_VALIDATION_STEP);
+    return HasValidationStep<M, batch_arg_t<Val>>;
+  }
+  return false;
 }
 
 /// Calls f(train loader, pointer to the val loader) with fit()'s loaders from `dm`; the pointer

@@ -39,6 +39,11 @@ class LoggingHub {
     refresh_live();
     return progress_bar_metrics_;
   }
+  /// Brings callback_metrics up to date with the running fit's step logs (a device sync).
+  void refresh_live() {
+    if (session_.live_logs)
+      refresh(session_.live_logs->current_step_values(), *session_.live_logs, !session_.epoch_end_reached);
+  }
   /// The callback metrics as they stand, without reading the live logs (checkpoints replace them).
   MetricMap& stored_metrics() { return callback_metrics_; }
 
@@ -101,10 +106,6 @@ class LoggingHub {
   }
 
  private:
-  void refresh_live() {
-    if (session_.live_logs)
-      refresh(session_.live_logs->current_step_values(), *session_.live_logs, !session_.epoch_end_reached);
-  }
   void send(const MetricMap& values) {
     if (values.empty() || !enabled() || !strategy_.is_global_zero()) return;
     MetricMap row = values;
