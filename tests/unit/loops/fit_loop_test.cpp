@@ -15,16 +15,8 @@
 
 namespace {
 
-using Batch = std::pair<torch::Tensor, torch::Tensor>;
+using namespace kiln_test;  // Batch, batches, Linear, linear_data, Reg, quiet, Quiet, no_progress_bar
 using Catch::Matchers::Contains;
-
-using kiln_test::batches;
-using kiln_test::Linear;
-using kiln_test::linear_data;
-using kiln_test::no_progress_bar;
-using kiln_test::Quiet;
-using kiln_test::quiet;
-using kiln_test::Reg;
 
 // Counts validation runs and batches (sanity check excluded) and training batches.
 struct Counter {

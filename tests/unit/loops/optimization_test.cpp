@@ -16,16 +16,8 @@
 
 namespace {
 
-using Batch = std::pair<torch::Tensor, torch::Tensor>;
+using namespace kiln_test;  // Batch, batches, Linear, linear_data, Reg, quiet, Quiet, no_progress_bar
 using Catch::Matchers::Contains;
-
-using kiln_test::batches;
-using kiln_test::Linear;
-using kiln_test::linear_data;
-using kiln_test::no_progress_bar;
-using kiln_test::Quiet;
-using kiln_test::quiet;
-using kiln_test::Reg;
 
 struct GradProbe {
   double norm = 0, max_abs = 0;
