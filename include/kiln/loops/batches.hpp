@@ -31,14 +31,14 @@ void begin_run(State& s, Range& range, std::int64_t max_epochs, std::int64_t lim
 }
 
 /// A torch::data loader with workers refuses a new epoch while batches of the last one are in
-/// flight, so an epoch cut short by a limit or a stop fetches the rest of its batches.
+/// flight, so an epoch cut short by a limit or a stop fetches the rest of its batches. `it` may
+/// already be at the end (a resume that skipped the whole epoch): LibTorch throws on ++ there.
 template <class Range, class It, class End>
 void drain(Range& range, It& it, End& end) {
   if constexpr (requires { range.end_epoch(); }) range.end_epoch();  // kiln::data::Loader: only in-flight batches remain
   if constexpr (requires { range.options().workers; }) {
     if (range.options().workers > 0)
-      while (++it != end) {
-      }
+      while (it != end) ++it;
   }
 }
 
