@@ -27,6 +27,7 @@
 #include <kiln/trainer/policy_set.hpp>
 #include <kiln/trainer/run_guard.hpp>
 #include <kiln/trainer/session.hpp>
+#include <kiln/util/preemption.hpp>
 
 namespace kiln {
 
@@ -175,11 +176,13 @@ class Trainer {
     static_assert(DataSource<TrainData>, KILN_ERR_NOT_A_DATA_SOURCE);
     if constexpr (DataSource<TrainData> && detail::training_step_ok<Module, detail::batch_arg_t<std::remove_reference_t<TrainData>>>()) {
       run_.guarded(loops(), [&] {
+        detail::PreemptionHandler preemption(config_.handle_preemption_signals);  // from the first moment
         run_.prepare(module, config_, strategy_, precision_);
         session_.begin_fit(detail::to_optimizer_configs(module.configure_optimizers()));
         run_.fitted(module);
-        if (options.ckpt_path) checkpoints_.restore(module, checkpoints_.resolve(*options.ckpt_path, *this), options.strict);
-        detail::FitLoop<Ctx, Module, Val>(loops(), module, val).run(train);
+        loops().setup_stage(Stage::fit, module);  // first: loggers choose the folder "last" is looked up in
+        if (options.ckpt_path) checkpoints_.restore(module, *options.ckpt_path, options.strict, *this);
+        detail::FitLoop<Ctx, Module, Val>(loops(), module, val, preemption).run(train);
       });
     }
   }

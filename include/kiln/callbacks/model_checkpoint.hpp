@@ -84,6 +84,8 @@ class ModelCheckpoint {
     if (!known.empty()) return known;
     const auto dir = dirpath_in(t);
     looked = dir.string();
+    if (!opt_.dirpath && t.log_dir() != t.config().default_root_dir)
+      looked += " (this run's own log version: give ModelCheckpoint a fixed dirpath to resume across processes)";
     std::filesystem::path last;
     std::error_code ec;
     if (std::filesystem::is_regular_file(dir / "last.pt", ec)) last = dir / "last.pt";

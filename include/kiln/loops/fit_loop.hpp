@@ -35,8 +35,10 @@ class FitLoop {
   static constexpr bool has_val = !std::is_same_v<Val, no_data>;
 
  public:
-  FitLoop(Ctx c, Module& m, Val* val)
-      : c_(c), m_(m), val_(val), cfg_(c_.config), s_(c_.session.state), ctx_(c_.wiring(s_, Stage::fit, logs_)) {}
+  /// `preemption`: installed by fit() before setup, so a signal at any moment of the fit is acted on.
+  FitLoop(Ctx c, Module& m, Val* val, PreemptionHandler& preemption)
+      : c_(c), m_(m), val_(val), cfg_(c_.config), s_(c_.session.state), ctx_(c_.wiring(s_, Stage::fit, logs_)),
+        preemption_(preemption) {}
   FitLoop(const FitLoop&) = delete;  // the step context points into this object
 
   template <class Data>
@@ -60,7 +62,6 @@ class FitLoop {
       Session& s;
       ~Unhook() { s.live_logs = nullptr; }
     } unhook{c_.session};
-    c_.setup_stage(Stage::fit, m_);
     emit(event::fit_start{});
     sanity_check();
     emit(event::train_start{});
@@ -68,10 +69,16 @@ class FitLoop {
     // Lightning skips training for limit_train_batches=0, max_steps=0, or max_steps already
     // reached (a resumed run).
     if (limit != 0 && !s_.should_stop && !(cfg_.max_steps >= 0 && s_.global_step >= cfg_.max_steps)) {
-      PreemptionHandler preemption(cfg_.handle_preemption_signals);
-      preemption_ = &preemption;
       begin_run(s_, range, cfg_.max_epochs, limit);
       while ((s_.max_epochs < 0 || s_.epoch < s_.max_epochs) && !s_.should_stop) {
+        // A signal during setup, the sanity check or the last epoch's validation: the checkpoint
+        // now resumes at this epoch's start. (A mid-epoch resume is checked after its first batch,
+        // once its generators are back where the killed run stood.)
+        if (!(resumed_ && resumed_->skip > 0)) {
+          agree_on_stops();
+          stop_with_checkpoint_if_asked();
+          if (s_.should_stop) break;
+        }
         begin_epoch(s_);
         c_.session.epoch_end_reached = false;
         c_.session.progress = {s_.epoch, 0, false};
@@ -82,7 +89,6 @@ class FitLoop {
         end_train_epoch();
         end_epoch(s_, limit);
       }
-      preemption_ = nullptr;
     }
     emit(event::train_end{});
     // A requested stop (EarlyStopping, Timer, max_steps, ...) is always said; the normal end
@@ -231,13 +237,13 @@ class FitLoop {
   void agree_on_stops() {
     if (c_.strategy.world_size() == 1) return;
     auto& request = c_.session.stop_request;
-    const int sig = preemption_ ? preemption_->pending() : 0;
+    const int sig = preemption_.pending();
     auto f = at::tensor({s_.should_stop ? 1.0 : 0.0, request ? 1.0 : 0.0, static_cast<double>(sig)}, at::kDouble);
     c_.strategy.all_reduce_max(f);
     const auto* v = f.template data_ptr<double>();
     if (v[0] > 0 && !s_.should_stop) s_.request_stop("another rank stopped the fit");
     if (v[1] > 0 && !request) request = std::string("another rank asked to stop with a checkpoint");
-    if (v[2] > 0 && !sig && preemption_) preemption_->adopt(static_cast<int>(v[2]));
+    if (v[2] > 0 && !sig) preemption_.adopt(static_cast<int>(v[2]));
   }
 
   void check_max_steps() {
@@ -248,18 +254,19 @@ class FitLoop {
   /// A preemption signal, or a callback's Trainer::stop_with_checkpoint(): write
   /// <checkpoint dir>/last.pt here, between optimizer steps, so resuming from it continues exactly.
   void stop_with_checkpoint_if_asked() {
-    const int sig = preemption_ ? preemption_->pending() : 0;
+    const int sig = preemption_.pending();
     auto& request = c_.session.stop_request;
     if (!sig && !request) return;
     const auto path = c_.checkpoints.dir(c_.owner) / "last.pt";
     c_.owner.save_checkpoint(path);
+    const auto& at = c_.session.progress;
     const std::string where = fmt::format("checkpoint {} (resumes at epoch {}, batch {}; global step {})", path.string(),
-                                          s_.epoch, s_.batch_idx + 1, s_.global_step);
+                                          at.epoch, at.batch, s_.global_step);
     if (!sig) {
       s_.request_stop(fmt::format("{}; {}", *std::exchange(request, std::nullopt), where));
       return;
     }
-    preemption_->handled();
+    preemption_.handled();
     const char* name = sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : "a signal";
     if (!cfg_.exit_on_preemption) {
       s_.request_stop(fmt::format("preempted by {}; {}", name, where));
@@ -317,7 +324,7 @@ class FitLoop {
   std::int64_t val_every_ = -1;
   std::int64_t accumulated_ = 0;
   std::optional<ResumePoint> resumed_;
-  PreemptionHandler* preemption_ = nullptr;  ///< set while the epochs run
+  PreemptionHandler& preemption_;
 };
 
 }  // namespace kiln::detail

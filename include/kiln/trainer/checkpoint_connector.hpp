@@ -2,6 +2,7 @@
 // kiln/trainer/checkpoint_connector.hpp — a Trainer's side of checkpoints: save, find "last"/"best", resume.
 #pragma once
 #include <concepts>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -42,11 +43,14 @@ class CheckpointConnector {
   }
 
   /// Puts everything but the generators back now (module, optimizers, schedulers, precision,
-  /// progress, metrics, callbacks); the fit loop applies the rest (session.resume) when it starts.
-  template <class Module>
-  void restore(Module& m, const std::filesystem::path& path, bool strict) {
-    auto parts = parts_of(m);
-    session_.resume = TrainerCheckpoint::restore(parts, path, strict);
+  /// progress, metrics, callbacks) from `ckpt_path` (resolved as resolve() says); the fit loop
+  /// applies the rest (session.resume) when it starts.
+  template <class Module, class Owner>
+  void restore(Module& m, const std::filesystem::path& ckpt_path, bool strict, Owner& owner) {
+    if (const auto path = resolve(ckpt_path, owner)) {
+      auto parts = parts_of(m);
+      session_.resume = TrainerCheckpoint::restore(parts, *path, strict);
+    }
   }
 
   /// Where checkpoints go: the listed ModelCheckpoint's folder, else <log_dir>/checkpoints.
@@ -59,9 +63,11 @@ class CheckpointConnector {
     return d.value_or(hub_.log_dir() / "checkpoints");
   }
 
-  /// "last" / "best": the listed ModelCheckpoint's file (ModelCheckpoint::find); anything else is a path.
+  /// "last" / "best": the listed ModelCheckpoint's file (ModelCheckpoint::find); anything else is a
+  /// path. None for "last" before the first checkpoint (said on stderr): a script that always
+  /// resumes from "last" starts afresh, as in Lightning.
   template <class Owner>
-  std::filesystem::path resolve(const std::filesystem::path& p, Owner& owner) {
+  std::optional<std::filesystem::path> resolve(const std::filesystem::path& p, Owner& owner) {
     if (p != "last" && p != "best") return p;
     std::filesystem::path found;
     std::string looked;
@@ -77,10 +83,13 @@ class CheckpointConnector {
     if (!listed)
       throw Error(fmt::format("kiln: ckpt_path=\"{}\" needs a ModelCheckpoint listed in Callbacks<...>; give the file's path instead",
                               p.string()));
+    if (found.empty() && p == "last") {
+      if (strategy_.is_global_zero())
+        fmt::print(stderr, "kiln: ckpt_path=\"last\": no checkpoint in {} yet, so fit starts from the beginning\n", looked);
+      return std::nullopt;
+    }
     if (found.empty())
-      throw Error(fmt::format("kiln: ckpt_path=\"{}\": no {} checkpoint in {}; a new run's default folder is a new log "
-                              "version, so give ModelCheckpoint a fixed dirpath to resume across processes, or give the file's path",
-                              p.string(), p.string(), looked));
+      throw Error(fmt::format("kiln: ckpt_path=\"best\": no best checkpoint in {}; give the file's path", looked));
     return found;
   }
 

@@ -2,6 +2,7 @@
 // tests/unit/callbacks/model_checkpoint_test.cpp — ModelCheckpoint: which files exist after fit, what they hold, its errors.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <csignal>
 #include <fstream>
@@ -22,6 +23,7 @@
 
 #include <kiln/callbacks/lambda_callback.hpp>
 #include <kiln/callbacks/model_checkpoint.hpp>
+#include <kiln/loggers/csv_logger.hpp>
 #include <kiln/trainer.hpp>
 
 namespace {
@@ -91,6 +93,32 @@ torch::Tensor weight_in(const std::string& path) {
 }
 
 using Trainer = kiln::Trainer<Scripted, kiln::Callbacks<Snapshots, kiln::ModelCheckpoint>, kiln::Loggers<>>;
+
+// What f() wrote to stderr (file descriptor 2, where kiln's messages go).
+template <class F>
+std::string stderr_of(F&& f) {
+  const auto file = fs::temp_directory_path() / "kiln_ckpt_stderr.txt";
+  std::fflush(stderr);
+  const int saved = dup(2);
+  {
+    FILE* out = std::fopen(file.c_str(), "w");
+    REQUIRE(out);
+    dup2(fileno(out), 2);
+    std::fclose(out);
+  }
+  struct Restore {
+    int fd;
+    ~Restore() {
+      std::fflush(stderr);
+      dup2(fd, 2);
+      close(fd);
+    }
+  } restore{saved};
+  f();
+  std::fflush(stderr);
+  std::ifstream in(file);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 }  // namespace
 
@@ -235,10 +263,26 @@ TEST_CASE("ckpt_path \"last\" and \"best\" find a previous process's files in Mo
   auto [w_newest, unused] = resume("last", 2, false);
   REQUIRE(torch::equal(w_newest, seen[1]));
 
-  Scripted m({0.5});
+  // "last" before the first checkpoint starts afresh and says so (a script that always resumes
+  // from "last" works on its first run too); the hint about folders only where it applies.
+  Scripted m({0.5}), fresh({0.5}), m2({0.5});
   Trainer empty(config(root / "third", 1), kiln::ModelCheckpoint({.dirpath = root / "nothing_here"}));
-  REQUIRE_THROWS_WITH(empty.fit(m, train, val, {.ckpt_path = "last"}),
-                      Contains("no last checkpoint in " + (root / "nothing_here").string()) && Contains("fixed dirpath"));
+  const auto said = stderr_of([&] { empty.fit(m, train, val, {.ckpt_path = "last"}); });
+  REQUIRE_THAT(said, Contains("kiln: ckpt_path=\"last\": no checkpoint in " + (root / "nothing_here").string() +
+                              " yet, so fit starts from the beginning\n"));
+  REQUIRE_THAT(said, !Contains("fixed dirpath"));
+  Trainer plain(config(root / "fourth", 1), kiln::ModelCheckpoint({.dirpath = root / "fresh"}));
+  plain.fit(fresh, train, val);
+  REQUIRE(torch::equal(m.fc->weight, fresh.fc->weight));
+  kiln::Trainer<Scripted, kiln::Callbacks<kiln::ModelCheckpoint>, kiln::Loggers<kiln::CsvLogger>> versioned(
+      config(root / "fifth", 1));
+  REQUIRE_THAT(stderr_of([&] { versioned.fit(m2, train, val, {.ckpt_path = "last"}); }),
+               Contains("no checkpoint in " + (root / "fifth" / "lightning_logs" / "version_0" / "checkpoints").string() +
+                        " (this run's own log version: give ModelCheckpoint a fixed dirpath"));
+  Trainer nobest(config(root / "sixth", 1), kiln::ModelCheckpoint({.dirpath = root / "sixth" / "none"}));
+  REQUIRE_THROWS_WITH(nobest.fit(m, train, val, {.ckpt_path = "best"}),
+                      Contains("kiln: ckpt_path=\"best\": no best checkpoint in " + (root / "sixth" / "none").string() +
+                               "; give the file's path"));
   kiln::Trainer<Scripted, kiln::Loggers<>> none(config(root / "third", 1));
   REQUIRE_THROWS_WITH(none.fit(m, train, val, {.ckpt_path = "best"}), Contains("needs a ModelCheckpoint listed in Callbacks"));
 }

@@ -87,6 +87,19 @@ struct Outcome {
   std::string stop_reason;
 };
 
+// What a finished fit of `m` by FP16Mixed trainer `t` left.
+template <class T>
+Outcome outcome(torch::nn::Module& m, T& t) {
+  Outcome o;
+  for (auto& p : m.parameters()) o.params.push_back(p.detach().clone());
+  o.scale = t.precision().scaler().get_scale();
+  o.tracker = t.precision().scaler().growth_tracker();
+  o.lr = t.optimizers()[0].optimizer->param_groups()[0].options().get_lr();
+  o.global_step = t.state().global_step;
+  o.stop_reason = t.state().stop_reason;
+  return o;
+}
+
 // A fresh process's worth of objects: the loader is seeded, the module seeds its own init.
 inline Outcome run(std::int64_t epochs, Interrupt interrupt = {}, std::optional<fs::path> resume = {},
                    std::function<void(kiln::TrainerConfig&)> tweak = {}) {
@@ -96,14 +109,7 @@ inline Outcome run(std::int64_t epochs, Interrupt interrupt = {}, std::optional<
   if (tweak) tweak(cfg);
   Trainer t(cfg, scaling(), interrupt);
   t.fit(m, loader, {.ckpt_path = resume});
-  Outcome o;
-  for (auto& p : m.parameters()) o.params.push_back(p.detach().clone());
-  o.scale = t.precision().scaler().get_scale();
-  o.tracker = t.precision().scaler().growth_tracker();
-  o.lr = t.optimizers()[0].optimizer->param_groups()[0].options().get_lr();
-  o.global_step = t.state().global_step;
-  o.stop_reason = t.state().stop_reason;
-  return o;
+  return outcome(m, t);
 }
 
 inline void same(const Outcome& a, const Outcome& b) {
