@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/callbacks/progress_bar.hpp — ProgressBar: the default callback that shows training progress.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 #include <sys/ioctl.h>  // TIOCGWINSZ: the terminal's width
@@ -18,8 +20,10 @@
 namespace kiln {
 
 namespace detail {
-/// `done/total [elapsed<remaining, rate it/s]`, with `?` for what is not known yet.
-KILN_DECL std::string progress_text(std::int64_t done, std::optional<std::int64_t> total, double seconds);
+/// `done/total [elapsed<remaining, rate it/s]`, with `?` for what is not known yet. The rate
+/// counts the batches after the first `skipped` (a resumed epoch passes over those unprocessed).
+KILN_DECL std::string progress_text(std::int64_t done, std::optional<std::int64_t> total, double seconds,
+                                    std::int64_t skipped = 0);
 }
 
 /// Shows, per epoch, `Epoch 2/10: 417/938 [00:12<00:15, 34.2 it/s] train/loss=0.412`: batches
@@ -27,7 +31,8 @@ KILN_DECL std::string progress_text(std::int64_t done, std::optional<std::int64_
 /// digits); validation, the sanity check, test() and predict() get a `Validation: 3/20 [...]` line.
 /// On a terminal it redraws one line ('\r' ... ESC[K) and ends each epoch with '\n', as
 /// Lightning's TQDMProgressBar. Elsewhere (CI logs, pipes, files) it writes plain lines: one per
-/// epoch, one per evaluation pass, and at most one mid-epoch line every `print_every_s`. Writes
+/// epoch, one per evaluation pass, and at most one mid-epoch line every `print_every_s`; a
+/// validation's line follows the line of the epoch it ran in. Writes
 /// nothing when `config.enable_progress_bar` is false, and nothing on ranks other than 0.
 class ProgressBar {
  public:
@@ -56,6 +61,7 @@ class ProgressBar {
     if (!enabled(t)) return;
     epoch_start_ = last_line_ = Clock::now();
     done_ = 0;
+    skipped_ = -1;
     in_epoch_ = true;
     if (tty_) draw_train(t, false);
   }
@@ -63,6 +69,7 @@ class ProgressBar {
   void on(const event::train_batch_end& e, T& t) {
     if (!enabled(t)) return;
     done_ = e.batch_idx + 1;
+    if (skipped_ < 0) skipped_ = e.batch_idx;  // a resumed epoch starts past its first batches
     // Metrics are read (a device sync) only when a line is drawn.
     if (tty_ ? done_ % opt_.refresh_rate == 0 : line_due(t.state().epoch_length)) draw_train(t, false);
   }
@@ -88,6 +95,7 @@ class ProgressBar {
   template <class T>
   void on(const event::exception&, T&) {
     if (pending_) write_raw("\n");
+    flush_deferred();
     pending_ = in_fit_ = in_epoch_ = false;
   }
 
@@ -111,9 +119,10 @@ class ProgressBar {
   void draw_train(T& t, bool end_line) {
     const auto& s = t.state();
     std::string line = fmt::format("Epoch {}: ", s.epoch);  // 0-based, no "/max": as Lightning shows it
-    line += detail::progress_text(done_, s.epoch_length, seconds_since(epoch_start_));
+    line += detail::progress_text(done_, s.epoch_length, seconds_since(epoch_start_), std::max<std::int64_t>(skipped_, 0));
     for (const auto& [name, value] : t.progress_bar_metrics()) line += fmt::format(" {}={:.4g}", name, value);
     write_line(line, end_line);
+    flush_deferred();
   }
 
   template <class T>
@@ -131,6 +140,10 @@ class ProgressBar {
   template <class T>
   void eval_end(T& t) {
     if (!enabled(t)) return;
+    if (!tty_ && in_epoch_) {
+      deferred_ = eval_text(t);  // after the epoch's own line, which the reader looks for first
+      return;
+    }
     if (!tty_ || !in_fit_) {
       draw_eval(t, true);  // a line of its own, kept
       return;
@@ -141,14 +154,20 @@ class ProgressBar {
   }
   template <class T>
   void draw_eval(T& t, bool end_line) {
+    if (auto text = eval_text(t); !text.empty()) write_line(std::move(text), end_line);
+  }
+  template <class T>
+  std::string eval_text(T& t) const {
     const auto* s = t.evaluation_state();
-    if (!s) return;
+    if (!s) return {};
     const char* label = s->stage == Stage::sanity_check ? "Sanity Checking"
                         : s->stage == Stage::test       ? "Testing"
                         : s->stage == Stage::predict    ? "Predicting"
                                                         : "Validation";
-    const double seconds = seconds_since(eval_start_);
-    write_line(fmt::format("{}: {}", label, detail::progress_text(eval_done_, s->epoch_length, seconds)), end_line);
+    return fmt::format("{}: {}", label, detail::progress_text(eval_done_, s->epoch_length, seconds_since(eval_start_)));
+  }
+  void flush_deferred() {
+    if (!deferred_.empty()) write_line(std::exchange(deferred_, {}), true);
   }
 
   // A terminal gets '\r' + the line cut to its width (a wrapped line could not be redrawn) +
@@ -163,7 +182,8 @@ class ProgressBar {
   std::FILE* out_;
   bool tty_;
   bool in_fit_ = false, in_epoch_ = false, pending_ = false;
-  std::int64_t done_ = 0, eval_done_ = 0;
+  std::int64_t done_ = 0, eval_done_ = 0, skipped_ = -1;
+  std::string deferred_;  ///< not a terminal: a validation line waiting for its epoch's line
   Clock::time_point epoch_start_{}, eval_start_{}, last_line_{};
 };
 
@@ -199,8 +219,9 @@ KILN_DECL std::string format_duration(double seconds) {
   return fmt::format("{:02}:{:02}", s / 60, s % 60);
 }
 
-KILN_DECL std::string progress_text(std::int64_t done, std::optional<std::int64_t> total, double seconds) {
-  const double rate = seconds > 0 && done > 0 ? double(done) / seconds : 0;
+KILN_DECL std::string progress_text(std::int64_t done, std::optional<std::int64_t> total, double seconds,
+                                    std::int64_t skipped) {
+  const double rate = seconds > 0 && done > skipped ? double(done - skipped) / seconds : 0;
   const std::string remaining = total && rate > 0 ? format_duration(double(*total - done) / rate) : "?";
   const std::string speed = rate <= 0 ? "?" : rate >= 100 ? fmt::format("{:.0f}", rate) : fmt::format("{:.3g}", rate);
   return fmt::format("{}/{} [{}<{}, {} it/s]", done, total ? std::to_string(*total) : "?",

@@ -87,6 +87,8 @@ TEST_CASE("ProgressBar formats durations and progress as tqdm does", "[callbacks
   REQUIRE(progress_text(417, 938, 12.2) == "417/938 [00:12<00:15, 34.2 it/s]");
   REQUIRE(progress_text(5, std::nullopt, 2) == "5/? [00:02<?, 2.5 it/s]");
   REQUIRE(progress_text(2000, 2000, 4) == "2000/2000 [00:04<00:00, 500 it/s]");
+  // A resumed epoch that passed over its first 10 batches trained 5 in 5 s: 1 it/s, not 3.
+  REQUIRE(progress_text(15, 20, 5, 10) == "15/20 [00:05<00:05, 1 it/s]");
 }
 
 TEST_CASE("ProgressBar writes plain lines when the stream is not a terminal", "[callbacks][progress_bar]") {
@@ -104,14 +106,15 @@ TEST_CASE("ProgressBar writes plain lines when the stream is not a terminal", "[
     const auto lines = split(text.substr(0, text.size() - 1), '\n');
     REQUIRE(lines.size() == 1 + 3 * 2);
     CHECK_THAT(lines[0], StartsWith("Sanity Checking: 2/2 [") && Contains(" it/s]"));
+    // Each epoch's line, then the line of the validation that ran at its end.
     for (int epoch = 0; epoch < 3; ++epoch) {
-      CHECK_THAT(lines[1 + 2 * epoch], StartsWith("Validation: 20/20 [") && Contains(" it/s]"));
-      CHECK_THAT(lines[2 + 2 * epoch], StartsWith(fmt::format("Epoch {}: 20/20 [", epoch)) && Contains(" it/s]") &&
+      CHECK_THAT(lines[1 + 2 * epoch], StartsWith(fmt::format("Epoch {}: 20/20 [", epoch)) && Contains(" it/s]") &&
                                            Contains(" train/loss=") && Contains(" val/loss="));
+      CHECK_THAT(lines[2 + 2 * epoch], StartsWith("Validation: 20/20 [") && Contains(" it/s]"));
     }
-    // The last line shows the values the trainer holds, with 4 significant digits.
+    // The last epoch's line shows the values the trainer holds, with 4 significant digits.
     const auto& bar = t.progress_bar_metrics();
-    CHECK_THAT(lines.back(), EndsWith(fmt::format("] train/loss={:.4g} val/loss={:.4g}", bar.at("train/loss"), bar.at("val/loss"))));
+    CHECK_THAT(lines[lines.size() - 2], EndsWith(fmt::format("] train/loss={:.4g} val/loss={:.4g}", bar.at("train/loss"), bar.at("val/loss"))));
   }
 
   SECTION("print_every_s=0: a line after every batch, the last one once") {
