@@ -6,11 +6,14 @@
 // parameters to OUT. `ddp_probe --compare A B [TOL]` prints the largest difference and exits 1 above TOL (1e-5).
 // --fp64: the same under Precision<FP64>. --manual: the same with manual optimization (manual_backward, an optimizer step every second
 // batch, the first backward with {.sync = false}). --die-at S / --die-in-val N: rank --die-rank
-// (default 1) kills itself after train step S / at its N-th validation step.
+// (default 1) kills itself after train step S / at its N-th validation step. --every-step: a
+// checkpoint after every optimizer step (OUT.ckpt/last.pt), and fit resumes from "last" when there is one.
 #include <csignal>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -99,6 +102,7 @@ torch::Tensor flat_params(Net& m) {
 struct Options {
   int64_t devices, die_at, timeout_s, stop_at, unused;
   std::string logs;  ///< default_root_dir: OUT.logs, or --logs DIR
+  bool every_step;
 };
 
 template <class M, class Precision = kiln::FP32>
@@ -111,13 +115,15 @@ int run(M& m, MyHalves& data, MyHalves& val, const Options& o, const std::string
     if (steps == o.die_at && kiln::dist::rank() == die_rank) std::raise(SIGKILL);
     if (steps == o.stop_at && kiln::dist::rank() == 1) t.state().request_stop("rank 1 asked to stop");
   });
-  kiln::ModelCheckpoint ckpt({.dirpath = out + ".ckpt", .filename = "epoch={epoch}", .monitor = "rank_score",
-                              .mode = "max", .save_top_k = 1});
+  kiln::ModelCheckpoint ckpt = o.every_step ? kiln::ModelCheckpoint({.dirpath = out + ".ckpt", .save_last = true,
+                                                                      .every_n_train_steps = 1})
+                                             : kiln::ModelCheckpoint({.dirpath = out + ".ckpt", .filename = "epoch={epoch}",
+                                                                      .monitor = "rank_score", .mode = "max", .save_top_k = 1});
   kiln::Trainer<M, kiln::Strategy<kiln::DDP>, kiln::Precision<Precision>, kiln::Loggers<kiln::CsvLogger>,
                 kiln::Callbacks<decltype(same), kiln::ModelCheckpoint>> t(
       {.max_epochs = 2, .default_root_dir = o.logs, .enable_progress_bar = false, .devices = o.devices}, same, ckpt,
       kiln::DDP{.timeout = std::chrono::seconds(o.timeout_s), .find_unused_parameters = o.unused == 1});
-  t.fit(m, data, val);
+  t.fit(m, data, val, {.ckpt_path = o.every_step ? std::optional<std::filesystem::path>("last") : std::nullopt});
   if (mismatched_steps) {
     std::fprintf(stderr, "ddp_probe: rank %d: parameters differed between ranks after %d of %d steps\n", kiln::dist::rank(),
                  mismatched_steps, steps);
@@ -144,7 +150,7 @@ int main(int argc, char** argv) try {
     return a.scalar_type() == b.scalar_type() && diff <= tolerance ? 0 : 1;
   }
   int64_t devices = 1, die_at = -1, hidden = 32, timeout_s = 60, stop_at = -1, unused = -1;
-  bool manual = false, fp64 = false;
+  bool manual = false, fp64 = false, every_step = false;
   std::string out, logs;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -158,12 +164,13 @@ int main(int argc, char** argv) try {
     else if (a == "--manual") manual = true;
     else if (a == "--logs" && i + 1 < argc) logs = argv[++i];
     else if (a == "--fp64") fp64 = true;
+    else if (a == "--every-step") every_step = true;
     else if (a == "--die-rank") die_rank = static_cast<int>(value());
     else if (a == "--die-in-val") die_in_val = value();
     else out = a;
   }
   if (out.empty()) {
-    std::fprintf(stderr, "usage: ddp_probe [--devices N] [--die-at STEP] [--die-in-val N] [--die-rank R] [--hidden H] [--timeout S] [--manual] [--fp64] [--logs DIR] OUT | ddp_probe --compare A B [TOL]\n");
+    std::fprintf(stderr, "usage: ddp_probe [--devices N] [--die-at STEP] [--die-in-val N] [--die-rank R] [--hidden H] [--timeout S] [--manual] [--fp64] [--every-step] [--logs DIR] OUT | ddp_probe --compare A B [TOL]\n");
     return 2;
   }
   torch::manual_seed(1234);
@@ -179,7 +186,7 @@ int main(int argc, char** argv) try {
   }
   const auto env = kiln::process_environment();
   torch::manual_seed(env.rank + 7);  // different initial weights per rank: DDP must broadcast rank 0's
-  const Options o{devices, die_at, timeout_s, stop_at, unused, logs.empty() ? out + ".logs" : logs};
+  const Options o{devices, die_at, timeout_s, stop_at, unused, logs.empty() ? out + ".logs" : logs, every_step};
   if (manual) {
     ManualNet m(hidden, unused >= 0);
     return run(m, data, val, o, out);

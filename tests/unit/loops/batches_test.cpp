@@ -2,6 +2,7 @@
 // tests/unit/loops/batches_test.cpp — skipping and draining on resume, for every kind of data source and kill point.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <ranges>
@@ -104,9 +105,9 @@ std::vector<torch::Tensor> train(Make make, std::int64_t limit, SaveAndStop stop
 // last), and after fit() ended; each must end bit-identical to the run that was never stopped.
 template <class Make>
 void resumes_exactly(const std::string& source, Make make, std::int64_t limit = -1) {
-  const auto dir = fs::temp_directory_path() / "kiln_batches_test";
+  const auto dir = fs::temp_directory_path() / "kiln_batches_test";  // one file per source: ctest runs cases in parallel
   fs::create_directories(dir);
-  const auto ckpt = dir / "stopped.ckpt";
+  const auto ckpt = dir / ("stopped_" + std::to_string(std::hash<std::string>{}(source)) + ".ckpt");
   const auto straight = train(make, limit);
   const std::int64_t last = (limit > 0 ? limit : 5) - 1;
   struct Point {
