@@ -3,9 +3,11 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -14,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <kiln/callbacks/lambda_callback.hpp>
 #include <kiln/callbacks/progress_bar.hpp>
 #include <kiln/trainer.hpp>
 
@@ -89,6 +92,37 @@ TEST_CASE("ProgressBar formats durations and progress as tqdm does", "[callbacks
   REQUIRE(progress_text(2000, 2000, 4) == "2000/2000 [00:04<00:00, 500 it/s]");
   // A resumed epoch that passed over its first 10 batches trained 5 in 5 s: 1 it/s, not 3.
   REQUIRE(progress_text(15, 20, 5, 10) == "15/20 [00:05<00:05, 1 it/s]");
+}
+
+TEST_CASE("A resumed epoch's speed counts only the batches trained since the resume", "[callbacks][progress_bar][resume]") {
+  auto train = data(10);
+  const auto ckpt = std::filesystem::temp_directory_path() / "kiln_progress_bar_resume.pt";
+  {
+    Net net;
+    auto stop = kiln::lambda_callback([&](const kiln::event::train_batch_end& e, auto& t) {
+      if (e.batch_idx != 7) return;
+      t.save_checkpoint(ckpt);
+      t.state().request_stop("stopped by the test");
+    });
+    kiln::Trainer<Net, kiln::Callbacks<decltype(stop)>, kiln::Loggers<>> t({.max_epochs = 1, .enable_progress_bar = false}, stop);
+    t.fit(net, train);
+  }
+  // Two batches remain, 100 ms each: about 10 it/s. Counting the 8 skipped ones would show ~50.
+  Capture out;
+  Net net;
+  auto slow = kiln::lambda_callback([](const kiln::event::train_batch_start&, auto&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  });
+  kiln::Trainer<Net, kiln::Callbacks<decltype(slow)>, kiln::Loggers<>> t({.max_epochs = 1}, slow,
+                                                                         kiln::ProgressBar({.stream = out.file, .tty = false}));
+  t.fit(net, train, {.ckpt_path = ckpt});
+  const std::string text = out.text();
+  INFO(text);
+  const auto at = text.find("Epoch 0: 10/10 [");
+  REQUIRE(at != std::string::npos);
+  const auto comma = text.find(", ", at), unit = text.find(" it/s]", at);
+  REQUIRE((comma != std::string::npos && unit != std::string::npos && comma < unit));
+  CHECK(std::stod(text.substr(comma + 2, unit - comma - 2)) < 25);
 }
 
 TEST_CASE("ProgressBar writes plain lines when the stream is not a terminal", "[callbacks][progress_bar]") {
