@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/strategy/process_group.hpp — kiln::dist::init_process_group: a c10d group over a TCPStore rendezvous.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -81,17 +82,39 @@ inline void init_process_group(const GroupOptions& opt = {}) {
     throw Error(fmt::format("kiln: rank {} of {} could not join the rendezvous at {}:{}: {}", env.rank,
                             env.world_size, addr, port, e.what()));
   }
-  // Every rank must agree on the world size: each posts its own and compares with the others'.
+  // Every rank must agree on the world size: each posts its own and compares with the others',
+  // rank 0's first, so every mismatch is seen by rank 0 and by the rank that differs from it.
+  // Rank 0 hosts the store: on a mismatch it waits (briefly) until the others have read what they
+  // need, lest its exit cut them off with a bare "connection closed" instead of the sentence.
   try {
+    const auto bytes = [](const std::string& s) { return std::vector<std::uint8_t>(s.begin(), s.end()); };
     const std::string mine = std::to_string(env.world_size);
-    store->set(fmt::format("kiln/world_size/{}", env.rank), std::vector<std::uint8_t>(mine.begin(), mine.end()));
-    for (int r = 0; r < env.world_size; ++r) {
+    store->set(fmt::format("kiln/world_size/{}", env.rank), bytes(mine));
+    std::string mismatch;
+    for (int r = 0; r < env.world_size && mismatch.empty(); ++r) {
       if (r == env.rank) continue;
       const auto v = store->get(fmt::format("kiln/world_size/{}", r));
       const std::string theirs(v.begin(), v.end());
       if (theirs != mine)
-        throw Error(fmt::format("kiln: rank {} has WORLD_SIZE={}, but rank {} has WORLD_SIZE={}", env.rank, env.world_size, r,
-                                theirs));
+        mismatch = fmt::format("kiln: rank {} has WORLD_SIZE={}, but rank {} has WORLD_SIZE={}", env.rank,
+                               env.world_size, r, theirs);
+    }
+    store->set(fmt::format("kiln/world_size_read/{}", env.rank), bytes("1"));
+    if (!mismatch.empty()) {
+      if (env.rank == 0) {
+        using namespace std::chrono;
+        const auto until = steady_clock::now() + std::min<milliseconds>(opt.timeout, seconds(5));
+        for (int r = 1; r < env.world_size; ++r) {
+          const auto left = duration_cast<milliseconds>(until - steady_clock::now());
+          if (left.count() <= 0) break;
+          try {
+            store->wait({fmt::format("kiln/world_size_read/{}", r)}, left);
+          } catch (const std::exception&) {
+            break;  // that rank never came or is stuck on a missing one: the sentence is still rank 0's
+          }
+        }
+      }
+      throw Error(mismatch);
     }
   } catch (const Error&) {
     throw;
