@@ -22,6 +22,7 @@
 #include <kiln/loops/loop_context.hpp>
 #include <kiln/trainer/checkpoint_connector.hpp>
 #include <kiln/trainer/data_connector.hpp>
+#include <kiln/trainer/handler_checks.hpp>
 #include <kiln/trainer/handler_set.hpp>
 #include <kiln/trainer/logging_hub.hpp>
 #include <kiln/trainer/policy_set.hpp>
@@ -60,6 +61,7 @@ class Trainer {
         strategy_(detail::make_policy<strategy_type, strategy_tag>(handlers...)),
         precision_(detail::make_policy<precision_type, precision_tag>(handlers...)) {
     static_assert(P::template arguments_ok<std::remove_cvref_t<Handlers>...>());
+    static_assert(detail::check_handlers<Trainer>(static_cast<callbacks_type*>(nullptr), static_cast<loggers_type*>(nullptr)));
     kiln::validate(config_);
   }
   Trainer(const Trainer&) = delete;  // its parts refer to each other

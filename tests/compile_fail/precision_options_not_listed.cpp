@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/precision_options_not_listed.cpp — configured FP16Mixed options go to a Trainer whose precision is FP32.
-// kiln-expect-error: kiln: an object passed to the Trainer constructor is neither a TrainerConfig, the tag of its Precision<\.\.\.>
+// kiln-expect-error: kiln: a precision's options \(such as kiln::FP16Mixed\{\.\.\.\}\) were passed to the Trainer constructor, but the Trainer's Precision<\.\.\.> is another precision
 #include <kiln/precision/fp16_mixed.hpp>
 
 #include "net.hpp"

@@ -48,6 +48,14 @@
   "kiln: an object passed to the Trainer constructor is neither a TrainerConfig, the tag of its "  \
   "Precision<...>, nor a type listed in Callbacks<...> or Loggers<...>. Add its type to the "     \
   "policy list."
+#define KILN_ERR_STRATEGY_OPTIONS_NOT_LISTED                                                     \
+  "kiln: a strategy's options (such as kiln::DDP{...}) were passed to the Trainer constructor, "  \
+  "but the Trainer's Strategy<...> is another strategy. Give the Trainer that strategy: "         \
+  "kiln::Trainer<Net, kiln::Strategy<kiln::DDP>>."
+#define KILN_ERR_PRECISION_OPTIONS_NOT_LISTED                                                    \
+  "kiln: a precision's options (such as kiln::FP16Mixed{...}) were passed to the Trainer "        \
+  "constructor, but the Trainer's Precision<...> is another precision. Give the Trainer that "    \
+  "precision: kiln::Trainer<Net, kiln::Precision<kiln::FP16Mixed>>."
 #define KILN_ERR_INSTANCE_TWICE                                                                  \
   "kiln: two objects of the same callback or logger type were passed to the Trainer "           \
   "constructor. Pass each configured callback or logger once."
@@ -93,3 +101,21 @@
 #define KILN_ERR_HANDLER_NOT_DEFAULT_CONSTRUCTIBLE                                               \
   "kiln: a listed callback or logger has no default constructor and was not passed to the "      \
   "Trainer constructor. Pass a configured instance, e.g. Trainer(config, kiln::every(10, cb))."
+// A callback or logger whose handler kiln would never call: each near miss its own sentence. The
+// "In instantiation of" line above the error names the type.
+#define KILN_ERR_HANDLER_LIGHTNING_STYLE                                                         \
+  "kiln: a callback or logger has a Lightning-style on_<event> method, which kiln never calls. " \
+  "Handle the event as `void on(const kiln::event::train_epoch_end&, auto& trainer)`."
+#define KILN_ERR_HANDLER_NON_CONST_EVENT                                                         \
+  "kiln: a callback's or logger's on(...) takes an event by non-const reference, so kiln, which " \
+  "passes events as const, would never call it. Take it as `const kiln::event::X&`."
+#define KILN_ERR_HANDLER_NO_TRAINER                                                              \
+  "kiln: a callback's or logger's on(event) has no trainer parameter, so kiln would never call " \
+  "it. Declare it as `void on(const kiln::event::X&, auto& trainer)`."
+#define KILN_ERR_HANDLER_ENGINE_EVENTS_ONLY                                                      \
+  "kiln: a callback or logger handles only Engine events (started, epoch_completed, ...), which " \
+  "a Trainer never emits. Handle the Trainer's, e.g. `void on(const kiln::event::train_epoch_end&, " \
+  "auto& trainer)`."
+#define KILN_ERR_CALLBACK_HANDLES_NOTHING                                                        \
+  "kiln: a type listed in Callbacks<...> handles no event, so kiln would never call it. Give it " \
+  "`void on(const kiln::event::X&, auto& trainer)` for the events it needs."

@@ -102,6 +102,21 @@ using all = std::tuple<setup, fit_start, sanity_check_start, sanity_check_end, t
 
 inline constexpr std::size_t count = std::tuple_size_v<all>;
 
+/// The first position of the Engine's own events in `all`: those before it are the Trainer's.
+inline constexpr std::size_t engine_first = count - 7;
+static_assert(std::is_same_v<std::tuple_element_t<engine_first, all>, started>);
+
+/// X(name) for every event a Trainer emits, for what must be spelled out per event (member names).
+#define KILN_TRAINER_EVENTS(X)                                                                    \
+  X(setup) X(fit_start) X(sanity_check_start) X(sanity_check_end) X(train_start)                \
+  X(train_epoch_start) X(train_batch_start) X(before_backward) X(after_backward)                \
+  X(before_optimizer_step) X(before_zero_grad) X(train_batch_end) X(train_epoch_end)            \
+  X(train_end) X(fit_end) X(teardown) X(validation_start) X(validation_epoch_start)             \
+  X(validation_batch_start) X(validation_batch_end) X(validation_epoch_end) X(validation_end)   \
+  X(test_start) X(test_epoch_start) X(test_batch_start) X(test_batch_end) X(test_epoch_end)     \
+  X(test_end) X(predict_start) X(predict_epoch_start) X(predict_batch_start)                    \
+  X(predict_batch_end) X(predict_epoch_end) X(predict_end) X(exception)
+
 /// Position of event E in kiln::event::all; a compile error for any other type (a user's own
 /// event sent through Engine::emit has no position, so filters cannot count it).
 template <class E>

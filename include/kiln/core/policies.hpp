@@ -86,8 +86,5 @@ inline constexpr int count_type = (0 + ... + int(std::is_same_v<T, Ts>));
 template <class... Ts>
 inline constexpr bool all_unique = ((count_type<Ts, Ts...> == 1) && ...);
 
-template <class T>
-struct always_false : std::false_type {};
-
 }  // namespace detail
 }  // namespace kiln

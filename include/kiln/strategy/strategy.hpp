@@ -9,13 +9,21 @@
 
 namespace kiln {
 
-/// The implementation of strategy tag Tag. Unknown tags land here and fail with one sentence;
-/// each strategy specializes it in its own header (strategy/single_device.hpp, ...).
+/// The implementation of strategy tag Tag; each strategy specializes it in its own header
+/// (strategy/single_device.hpp, ...). Unknown tags land here: the marker below tells
+/// detail::is_strategy_tag so, and the Trainer says which slot is wrong in one sentence.
 /// What a strategy offers is the concept kiln::DistributedStrategy (kiln/core/concepts/strategy.hpp).
 template <class Tag>
 class StrategyImpl {
-  static_assert(detail::always_false<Tag>::value, KILN_ERR_UNKNOWN_STRATEGY);
+ public:
+  static constexpr bool kiln_unknown_tag = true;
 };
+
+namespace detail {
+/// True when StrategyImpl<T> is specialized, i.e. T is a strategy's tag (such as kiln::DDP).
+template <class T>
+inline constexpr bool is_strategy_tag = !requires { StrategyImpl<T>::kiln_unknown_tag; };
+}  // namespace detail
 
 namespace detail {
 

@@ -54,8 +54,13 @@ struct PolicySet {
 
   using strategy_tag = typename find_slot_t<strategy_slot, Strategy<SingleDevice>, Policies...>::tag;
   using precision_tag = typename find_slot_t<precision_slot, Precision<FP32>, Policies...>::tag;
-  using strategy_type = StrategyImpl<strategy_tag>;
-  using precision_type = PrecisionImpl<precision_tag>;
+  static_assert(is_strategy_tag<strategy_tag>, KILN_ERR_UNKNOWN_STRATEGY);
+  static_assert(is_precision_tag<precision_tag>, KILN_ERR_UNKNOWN_PRECISION);
+  // After an unknown tag, the defaults stand in, so that one mistake gives one error.
+  using strategy_type =
+      std::conditional_t<is_strategy_tag<strategy_tag>, StrategyImpl<strategy_tag>, StrategyImpl<SingleDevice>>;
+  using precision_type =
+      std::conditional_t<is_precision_tag<precision_tag>, PrecisionImpl<precision_tag>, PrecisionImpl<FP32>>;
   using callbacks_type =
       typename with_default_callbacks<typename find_slot_t<callbacks_slot, Callbacks<>, Policies...>::types>::type;
   using loggers_type = typename find_slot_t<loggers_slot, Loggers<CsvLogger>, Policies...>::types;
@@ -80,11 +85,19 @@ struct PolicySet {
   /// strategy's or precision's tag, each at most once.
   template <class... Args>
   static constexpr bool arguments_ok() {
-    static_assert(((listed<Args>(static_cast<callbacks_type*>(nullptr)) || listed<Args>(static_cast<loggers_type*>(nullptr)) ||
-                    std::is_same_v<Args, precision_tag> || std::is_same_v<Args, strategy_tag>) && ...),
-                  KILN_ERR_INSTANCE_NOT_LISTED);
+    static_assert((argument_ok<Args>() && ...));  // each argument_ok said what is wrong
     static_assert(all_unique<Args...>, KILN_ERR_INSTANCE_TWICE);
     return true;  // the static_asserts above said what is wrong
+  }
+  /// One argument; the "required from" line names its type.
+  template <class Arg>
+  static constexpr bool argument_ok() {
+    constexpr bool ok = listed<Arg>(static_cast<callbacks_type*>(nullptr)) || listed<Arg>(static_cast<loggers_type*>(nullptr)) ||
+                        std::is_same_v<Arg, precision_tag> || std::is_same_v<Arg, strategy_tag>;
+    static_assert(ok || !is_strategy_tag<Arg>, KILN_ERR_STRATEGY_OPTIONS_NOT_LISTED);
+    static_assert(ok || !is_precision_tag<Arg>, KILN_ERR_PRECISION_OPTIONS_NOT_LISTED);
+    static_assert(ok || is_strategy_tag<Arg> || is_precision_tag<Arg>, KILN_ERR_INSTANCE_NOT_LISTED);
+    return true;  // a static_assert above reported it: one mistake, one error
   }
   template <class T, class... Ts>
   static constexpr bool listed(std::tuple<Ts...>*) { return (std::is_same_v<T, Ts> || ...); }
