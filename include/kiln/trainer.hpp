@@ -223,7 +223,7 @@ class Trainer {
       const auto [limit, option] = detail::stage_limit(config_, S);
       out = detail::EvaluationLoop<Ctx, Module, S>(loops(), module).run(data, limit, option, -1, step);
       if constexpr (S != Stage::predict) hub_.save();
-      loops().emit(event::teardown{S});
+      loops().emit_outside_loop(event::teardown{S}, &module, S);
     });
     return out;
   }

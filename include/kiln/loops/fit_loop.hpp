@@ -100,7 +100,7 @@ class FitLoop {
       fmt::print(stderr, "kiln: fit stopped: {}\n", s_.stop_reason);
     emit(event::fit_end{});
     c_.hub.save();
-    emit(event::teardown{Stage::fit});
+    c_.emit_outside_loop(event::teardown{Stage::fit}, &m_, Stage::fit);
   }
 
  private:
@@ -111,10 +111,10 @@ class FitLoop {
     if constexpr (has_val) {
       if (cfg_.num_sanity_val_steps == 0) return;
       s_.stage = Stage::sanity_check;  // callbacks can tell it from real validation
-      emit(event::sanity_check_start{});
+      c_.emit_outside_loop(event::sanity_check_start{}, &m_, Stage::sanity_check);
       EvaluationLoop<Ctx, Module, Stage::validate> sanity(c_, m_, Stage::sanity_check);
       sanity.run(*val_, cfg_.limit_val_batches, "limit_val_batches", cfg_.num_sanity_val_steps, val_step());
-      emit(event::sanity_check_end{});
+      c_.emit_outside_loop(event::sanity_check_end{}, &m_, Stage::sanity_check);
       s_.stage = Stage::fit;
     }
   }

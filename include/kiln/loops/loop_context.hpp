@@ -5,10 +5,12 @@
 #include <utility>
 
 #include <ATen/core/Tensor.h>
+#include <fmt/format.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
 #include <kiln/core/config.hpp>
+#include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
 #include <kiln/core/hparams.hpp>
 #include <kiln/core/stage.hpp>
@@ -52,11 +54,20 @@ struct LoopContext {
     return strategy.with_batch_on_device(batch, [&](auto& b) -> decltype(auto) { return precision.with_batch(b, f); });
   }
 
+  /// Sends `e` to the handlers and the module's hook outside a loop's steps (setup, the sanity
+  /// check's start and end, teardown, exception): the hook's StepContext refuses ctx.log, since a
+  /// value logged there would reach no logger.
+  template <class Event, class Module>
+  void emit_outside_loop(const Event& e, Module* module, Stage stage) {
+    StepContext ctx(wiring_with(session.state, stage, this, &refuse_log, &refuse_log_metric));
+    handlers.emit(e, owner, module, &ctx);
+  }
+
   /// Emits event::setup for `stage`, agrees on the log folder, then hands the module's hparams()
   /// (when it has one) to the loggers: after setup, where loggers learn their folder.
   template <class Module>
   void setup_stage(Stage stage, Module& module) {
-    emit(event::setup{stage});
+    emit_outside_loop(event::setup{stage}, &module, stage);
     hub.share_log_dir();
     if constexpr (requires(const Module& m) { { m.hparams() } -> std::convertible_to<HParams>; })
       hub.log_hyperparams(module.hparams());
@@ -65,15 +76,36 @@ struct LoopContext {
   /// The StepContext of steps of `stage` that advance `s` and log into `logs`.
   StepContext::Wiring wiring(State& s, Stage stage, LogBuffer& logs) {
     if (strategy.world_size() > 1) logs.set_rank_reducer(&Strategy::reduce_for_logs);  // log(..., {.sync_dist = true})
+    return wiring_with(
+        s, stage, &logs,
+        [](void* b, std::string_view name, const at::Tensor& v, const LogOptions& o, Stage st, std::int64_t w) {
+          static_cast<LogBuffer*>(b)->log(name, v, o, st, w);
+        },
+        [](void* b, std::string_view name, const MetricRef& m, const LogOptions& o, Stage st) {
+          static_cast<LogBuffer*>(b)->log_metric(name, m, o, st);
+        });
+  }
+
+ private:
+  using LogFn = void (*)(void*, std::string_view, const at::Tensor&, const LogOptions&, Stage, std::int64_t);
+  using LogMetricFn = void (*)(void*, std::string_view, const MetricRef&, const LogOptions&, Stage);
+
+  [[noreturn]] static void refuse(std::string_view name) {
+    throw Error(fmt::format("kiln: ctx.log(\"{}\") in a module's on_setup, on_sanity_check_start/end, on_teardown or "
+                            "on_exception hook, where no logger would get it. Log from a step or from a hook "
+                            "between <stage>_start and <stage>_end.", name));
+  }
+  static void refuse_log(void*, std::string_view name, const at::Tensor&, const LogOptions&, Stage, std::int64_t) {
+    refuse(name);
+  }
+  static void refuse_log_metric(void*, std::string_view name, const MetricRef&, const LogOptions&, Stage) { refuse(name); }
+
+  StepContext::Wiring wiring_with(State& s, Stage stage, void* logs, LogFn log, LogMetricFn log_metric) {
     return {.state = &s,
             .stage = stage,
-            .logs = &logs,
-            .log = [](void* b, std::string_view name, const at::Tensor& v, const LogOptions& o, Stage st, std::int64_t w) {
-              static_cast<LogBuffer*>(b)->log(name, v, o, st, w);
-            },
-            .log_metric = [](void* b, std::string_view name, const MetricRef& m, const LogOptions& o, Stage st) {
-              static_cast<LogBuffer*>(b)->log_metric(name, m, o, st);
-            },
+            .logs = logs,
+            .log = log,
+            .log_metric = log_metric,
             .optimizers = &session.optimizers,
             .precision = &precision,
             .owner = this,

@@ -60,7 +60,7 @@ class RunGuard {
     try {
       f();
     } catch (const std::exception& e) {
-      loops.emit(event::exception{e});
+      loops.emit_outside_loop(event::exception{e}, module_, loops.session.state.stage);
       try {
         loops.hub.save();
       } catch (...) {  // the original error is the one to report
