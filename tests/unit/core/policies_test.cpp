@@ -27,6 +27,8 @@ struct CountingCallback {
 };
 struct OtherCallback {
   std::string name = "default";
+  int fit_ends = 0;
+  void on(const kiln::event::fit_end&, auto&) { ++fit_ends; }
 };
 
 }  // namespace
@@ -62,5 +64,6 @@ TEST_CASE("Configured callbacks go to the constructor in any order, the rest are
   std::vector<Batch> data{{torch::ones({4, 2}), torch::zeros({4, 1})}};
   trainer.fit(net, data);
   REQUIRE(trainer.callback<CountingCallback>().fit_starts == 1);
+  REQUIRE(trainer.callback<OtherCallback>().fit_ends == 1);
   REQUIRE(trainer.state().epoch == 3);
 }
