@@ -1,4 +1,6 @@
 # Installs kiln into a temporary prefix, then configures, builds and runs tests/package.
+# The consumers build without a build type (no optimisation): this checks how a project finds and
+# links kiln, and each of their translation units parses LibTorch without a precompiled header.
 file(REMOVE_RECURSE ${WORK_DIR})
 function(run)
   execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc)
@@ -14,14 +16,14 @@ if(NOT EXISTS ${WORK_DIR}/prefix/include/kiln/kiln.hpp)
   message(FATAL_ERROR "install did not place include/kiln/kiln.hpp under ${WORK_DIR}/prefix")
 endif()
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${WORK_DIR}/consumer-build
-    -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release)
+    -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer-build)
 run(${WORK_DIR}/consumer-build/consumer)
 run(${WORK_DIR}/consumer-build/consumer_separate)
 
 # add_subdirectory: kiln's own tests/examples stay off because it is not the top-level project.
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package/subdirectory -B ${WORK_DIR}/subdirectory-build
-    -DCMAKE_CXX_COMPILER=${CXX} -DKILN_SOURCE_DIR=${SOURCE_DIR} -DCMAKE_BUILD_TYPE=Release)
+    -DCMAKE_CXX_COMPILER=${CXX} -DKILN_SOURCE_DIR=${SOURCE_DIR})
 if(EXISTS ${WORK_DIR}/subdirectory-build/kiln/tests)
   message(FATAL_ERROR "add_subdirectory(kiln) configured kiln's tests: KILN_BUILD_TESTS should default OFF there")
 endif()
