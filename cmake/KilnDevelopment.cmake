@@ -18,37 +18,36 @@ option(KILN_DEV_TIME_TRACE "Report compile time per translation unit" OFF)
 set(KILN_DEV_WARNINGS -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
 
 # One precompiled <torch/torch.h> shared by every heavy translation unit: the header alone takes
-# ~34 s to parse here, so each TU that reuses it saves most of that.
-add_library(kiln_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/kiln_pch.cpp)
-target_link_libraries(kiln_pch PUBLIC kiln::kiln)
-target_compile_options(kiln_pch PRIVATE ${KILN_DEV_WARNINGS})
-target_precompile_headers(kiln_pch PRIVATE <torch/torch.h>)
-# The same for the tests, which compile without optimisation (kiln_test_target): GCC takes a
-# precompiled header only at the optimisation level it was made with.
-add_library(kiln_pch_tests STATIC ${PROJECT_SOURCE_DIR}/cmake/kiln_pch.cpp)
-target_link_libraries(kiln_pch_tests PUBLIC kiln::kiln)
-target_compile_options(kiln_pch_tests PRIVATE ${KILN_DEV_WARNINGS} -O0)
-target_precompile_headers(kiln_pch_tests PRIVATE <torch/torch.h>)
+# ~34 s to parse here, so each TU that reuses it saves most of that. Two of them: GCC takes a
+# precompiled header only at the optimisation level it was made with, and the tests compile
+# without optimisation (kiln_test_target).
+foreach(pch kiln_pch kiln_pch_tests)
+  add_library(${pch} STATIC ${PROJECT_SOURCE_DIR}/cmake/kiln_pch.cpp)
+  target_link_libraries(${pch} PUBLIC kiln::kiln)
+  target_compile_options(${pch} PRIVATE ${KILN_DEV_WARNINGS})
+  target_precompile_headers(${pch} PRIVATE <torch/torch.h>)
+endforeach()
+target_compile_options(kiln_pch_tests PRIVATE -O0)
 
-# kiln_dev_target(TARGET): an example or benchmark, compiled as the build type says. Warnings for
-# kiln's own code: torch's headers come in as system headers.
-function(kiln_dev_target target)
-  target_compile_options(${target} PRIVATE ${KILN_DEV_WARNINGS})
+# _kiln_dev_settings(TARGET PCH [OPTION...]): kiln's warnings (torch's headers come in as system
+# headers), the precompiled header PCH, OPTIONs, and kiln.
+function(_kiln_dev_settings target pch)
+  target_compile_options(${target} PRIVATE ${KILN_DEV_WARNINGS} ${ARGN})
   if(KILN_DEV_TIME_TRACE)
     target_compile_options(${target} PRIVATE -ftime-report)
   endif()
-  target_precompile_headers(${target} REUSE_FROM kiln_pch)
+  target_precompile_headers(${target} REUSE_FROM ${pch})
   target_link_libraries(${target} PRIVATE kiln::kiln)
+endfunction()
+
+# kiln_dev_target(TARGET): an example or benchmark, compiled as the build type says.
+function(kiln_dev_target target)
+  _kiln_dev_settings(${target} kiln_pch)
 endfunction()
 
 # kiln_test_target(TARGET): a test or a test's probe, compiled without optimisation. A test's time
 # goes into LibTorch's kernels, which stay optimised (the kill-and-resume probe runs in 2.1 s at -O0
 # and 2.2 s at -O3), while -O0 halves a Trainer's compile time (31 s to 16 s for a probe).
 function(kiln_test_target target)
-  target_compile_options(${target} PRIVATE ${KILN_DEV_WARNINGS} -O0)
-  if(KILN_DEV_TIME_TRACE)
-    target_compile_options(${target} PRIVATE -ftime-report)
-  endif()
-  target_precompile_headers(${target} REUSE_FROM kiln_pch_tests)
-  target_link_libraries(${target} PRIVATE kiln::kiln)
+  _kiln_dev_settings(${target} kiln_pch_tests -O0)
 endfunction()
