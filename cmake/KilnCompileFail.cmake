@@ -27,13 +27,13 @@ function(kiln_add_compile_fail_test name)
   add_test(NAME compile_fail.${name}
            COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${CMAKE_BINARY_DIR} -DTARGET=kiln_cf_${name}
                    -DSOURCE=${source} -DEXPECT=fail -P ${KILN_CHECK_COMPILE_SCRIPT})
-  set_tests_properties(compile_fail.${name} PROPERTIES LABELS compile_fail)
+  set_tests_properties(compile_fail.${name} PROPERTIES LABELS compile_fail COST 15)
   if(arg_OWN_TWIN)
     kiln_compile_fail_target(kiln_cf_${name}_twin ${source} FALSE)
     add_test(NAME compile_fail.${name}.twin
              COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${CMAKE_BINARY_DIR} -DTARGET=kiln_cf_${name}_twin
                      -DSOURCE=${source} -DEXPECT=success -P ${KILN_CHECK_COMPILE_SCRIPT})
-    set_tests_properties(compile_fail.${name}.twin PROPERTIES LABELS compile_fail)
+    set_tests_properties(compile_fail.${name}.twin PROPERTIES LABELS compile_fail COST 15)
   elseif(NOT arg_NO_TWIN)
     set_property(DIRECTORY APPEND PROPERTY KILN_COMPILE_FAIL_TWINS ${name})
   endif()
@@ -62,5 +62,5 @@ function(kiln_add_compile_fail_twins)
   add_test(NAME compile_fail.twins
            COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${CMAKE_BINARY_DIR} -DTARGET=kiln_cf_twins
                    -DSOURCE=${fused} -DEXPECT=success -P ${KILN_CHECK_COMPILE_SCRIPT})
-  set_tests_properties(compile_fail.twins PROPERTIES LABELS compile_fail)
+  set_tests_properties(compile_fail.twins PROPERTIES LABELS compile_fail COST 36)
 endfunction()
