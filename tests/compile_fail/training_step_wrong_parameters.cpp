@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/compile_fail/training_step_wrong_parameters.cpp — training_step exists but takes (int), not (batch, ctx).
-// kiln-expect-error: kiln: the module's training_step cannot be called with \(batch, kiln::StepContext&\) for this data\.
+// kiln-expect-error: kiln: the module's training_step cannot be called with \(batch, kiln::StepContext&\) for this data: it is private, or its parameters differ
 #include "common.hpp"
 
 struct Net : torch::nn::Module {

@@ -12,9 +12,23 @@
 #define KILN_ERR_NO_TRAINING_STEP                                                                \
   "kiln: the module has no training_step. Add `torch::Tensor training_step(const Batch& batch, " \
   "kiln::StepContext& ctx)` that returns the loss."
-#define KILN_ERR_TRAINING_STEP_SIGNATURE                                                         \
-  "kiln: the module's training_step cannot be called with (batch, kiln::StepContext&) for this " \
-  "data. Declare it as `torch::Tensor training_step(const Batch& batch, kiln::StepContext& ctx)`."
+#define KILN_ERR_TRAINING_STEP_SIGNATURE KILN_ERR_STEP_SIGNATURE("training_step", \
+  "torch::Tensor training_step(const Batch& batch, kiln::StepContext& ctx)")
+/// A step the module has but kiln cannot call: said as such, not as a missing step.
+#define KILN_ERR_STEP_SIGNATURE(step, declaration)                                               \
+  "kiln: the module's " step " cannot be called with (batch, kiln::StepContext&) for this data: " \
+  "it is private, or its parameters differ (a non-const Batch& does not take const data, the "   \
+  "context is required). Declare it public as `" declaration "`."
+#define KILN_ERR_PREDICT_STEP_VOID                                                               \
+  "kiln: the module's predict_step returns void, but predict() returns what predict_step "        \
+  "returned for each batch. Return the batch's predictions, e.g. a torch::Tensor."
+#define KILN_ERR_TORCH_MODULE_BASE_NOT_PUBLIC                                                    \
+  "kiln: the module derives from torch::nn::Module privately (a `class` does unless told), so "   \
+  "kiln cannot use it as one. Derive publicly: `class Net : public torch::nn::Module`."
+#define KILN_ERR_AUTOMATIC_OPTIMIZATION_NOT_CONSTANT                                             \
+  "kiln: the module's automatic_optimization is not a compile-time constant, and it chooses the " \
+  "training loop at compile time. Declare it as `static constexpr bool automatic_optimization = " \
+  "false;`."
 #define KILN_ERR_TRAINING_STEP_RETURN                                                            \
   "kiln: training_step must return the loss as a torch::Tensor. Return the loss tensor (or "    \
   "void, with automatic_optimization = false)."

@@ -80,7 +80,7 @@ struct predictions {
   using type = std::vector<no_data>;
 };
 template <class Module, class D>
-  requires(DataSource<D> && HasPredictStep<Module, batch_arg_t<D>>)
+  requires(DataSource<D> && predict_step_returns_value<Module, batch_arg_t<D>>)
 struct predictions<Module, D> {
   using type = std::vector<std::remove_cvref_t<decltype(std::declval<Module&>().predict_step(
       std::declval<batch_arg_t<D>&>(), std::declval<StepContext&>()))>>;
@@ -100,8 +100,7 @@ template <class M, class Val>
 constexpr bool validation_data_ok() {
   static_assert(DataSource<Val>, KILN_ERR_NOT_A_DATA_SOURCE);
   if constexpr (DataSource<Val>) {
-    static_assert(HasValidationStep<M, batch_arg_t<Val>>, KILN_ERR_NO_VALIDATION_STEP);
-    return HasValidationStep<M, batch_arg_t<Val>>;
+    return validation_step_ok<M, batch_arg_t<Val>>();
   }
   return false;
 }
@@ -113,7 +112,10 @@ template <class Module, class DM, class F>
 void with_fit_loaders(DM& dm, bool global_zero, F&& f) {
   auto train = dm.train_dataloader();
   if constexpr (has_val_dataloader<DM>) {
-    if constexpr (HasValidationStep<Module, batch_arg_t<decltype(dm.val_dataloader())>>) {
+    using ValBatch = batch_arg_t<decltype(dm.val_dataloader())>;
+    static_assert(!validation_step_near_miss<Module, ValBatch>,
+                  KILN_ERR_STEP_SIGNATURE("validation_step", "void validation_step(const Batch& batch, kiln::StepContext& ctx)"));
+    if constexpr (HasValidationStep<Module, ValBatch>) {
       auto val = dm.val_dataloader();
       return f(train, &val);
     } else if (global_zero) {

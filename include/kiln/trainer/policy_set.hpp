@@ -36,7 +36,11 @@ constexpr bool check_loggers(std::tuple<Ls...>*) { return (check_logger<Ls>() &&
 /// Each requirement is checked separately, most basic first, so the first error is the right sentence.
 template <class Module, class... Policies>
 struct PolicySet {
-  static_assert(torch_module<Module>, KILN_ERR_NOT_A_TORCH_MODULE);
+  static constexpr bool private_base = std::is_base_of_v<torch::nn::Module, Module> && !torch_module<Module>;
+  static_assert(!private_base, KILN_ERR_TORCH_MODULE_BASE_NOT_PUBLIC);
+  static_assert(torch_module<Module> || private_base, KILN_ERR_NOT_A_TORCH_MODULE);
+  static_assert(!declares_automatic_optimization<Module> || constant_automatic_optimization<Module>,
+                KILN_ERR_AUTOMATIC_OPTIMIZATION_NOT_CONSTANT);
   static_assert(has_configure_optimizers<Module>, KILN_ERR_NO_CONFIGURE_OPTIMIZERS);
   static constexpr bool configure_optimizers_ok = [] {
     if constexpr (has_configure_optimizers<Module>) return configure_optimizers_returns_optimizers<Module>;

@@ -17,9 +17,27 @@ namespace detail {
 template <class M>
 concept torch_module = std::derived_from<M, torch::nn::Module>;
 
-/// The module has a non-template, non-overloaded member called training_step.
+/// The module has a public, non-template, non-overloaded member called training_step.
 template <class M>
 concept names_training_step = requires { &M::training_step; };
+
+// declares_<name><M>: M has a member called <name>, whatever its access, overloads or templates.
+// In a class deriving from M and from one that has the name, `&probe::<name>` is ambiguous
+// exactly then; so a private or mis-declared step is told apart from a missing one.
+#define KILN_DETAIL_MEMBER_PROBE(name)                                                     \
+  struct name##_fallback {                                                                \
+    void name();                                                                          \
+  };                                                                                      \
+  template <class M>                                                                      \
+  struct name##_probe : M, name##_fallback {};                                            \
+  template <class M>                                                                      \
+  concept declares_##name = std::is_class_v<M> && !std::is_final_v<M> && !requires { &name##_probe<M>::name; };
+KILN_DETAIL_MEMBER_PROBE(training_step)
+KILN_DETAIL_MEMBER_PROBE(validation_step)
+KILN_DETAIL_MEMBER_PROBE(test_step)
+KILN_DETAIL_MEMBER_PROBE(predict_step)
+KILN_DETAIL_MEMBER_PROBE(automatic_optimization)
+#undef KILN_DETAIL_MEMBER_PROBE
 
 template <class M, class Batch>
 concept has_training_step = requires(M& m, Batch& b, StepContext& ctx) { m.training_step(b, ctx); };
@@ -34,11 +52,17 @@ template <class M>
 concept configure_optimizers_returns_optimizers =
     optimizers_return<std::remove_cvref_t<decltype(std::declval<M&>().configure_optimizers())>>;
 
+/// `M::automatic_optimization` is a compile-time constant (a static constexpr member).
+template <class M>
+concept constant_automatic_optimization = requires { &M::automatic_optimization; } &&
+    !std::is_member_pointer_v<decltype(&M::automatic_optimization)> &&
+    std::is_const_v<std::remove_pointer_t<decltype(&M::automatic_optimization)>>;
+
 /// Manual optimization: the module declares `static constexpr bool automatic_optimization = false`.
 template <class M>
 inline constexpr bool automatic_optimization = [] {
-  if constexpr (requires { M::automatic_optimization; }) return bool(M::automatic_optimization);
-  else return true;
+  if constexpr (constant_automatic_optimization<M>) return bool(M::automatic_optimization);
+  else return true;  // a member that is not constant: the Trainer's static_assert says so
 }();
 
 template <class M, class Batch>
@@ -78,9 +102,9 @@ namespace detail {
 template <class M, class Batch>
 constexpr bool training_step_ok() {
   constexpr bool callable = has_training_step<M, Batch>;
-  constexpr bool named = names_training_step<M>;
-  static_assert(callable || named, KILN_ERR_NO_TRAINING_STEP);
-  static_assert(callable || !named, KILN_ERR_TRAINING_STEP_SIGNATURE);
+  constexpr bool declared = names_training_step<M> || declares_training_step<M>;
+  static_assert(callable || declared, KILN_ERR_NO_TRAINING_STEP);
+  static_assert(callable || !declared, KILN_ERR_TRAINING_STEP_SIGNATURE);
   constexpr bool returns_loss = [] {
     if constexpr (callable) return training_step_returns_loss<M, Batch>;
     else return true;
@@ -89,15 +113,30 @@ constexpr bool training_step_ok() {
   return callable && returns_loss && has_configure_optimizers<M> && configure_optimizers_returns_optimizers<M>;
 }
 
+/// The module declares validation_step but kiln cannot call it on Batch (private, other parameters).
+template <class M, class Batch>
+inline constexpr bool validation_step_near_miss = !HasValidationStep<M, Batch> && declares_validation_step<M>;
+
+/// validate()'s and fit()'s check of validation_step; true when it can be called.
+template <class M, class Batch>
+constexpr bool validation_step_ok() {
+  static_assert(!validation_step_near_miss<M, Batch>,
+                KILN_ERR_STEP_SIGNATURE("validation_step", "void validation_step(const Batch& batch, kiln::StepContext& ctx)"));
+  static_assert(HasValidationStep<M, Batch> || declares_validation_step<M>, KILN_ERR_NO_VALIDATION_STEP);
+  return HasValidationStep<M, Batch>;
+}
+
 /// validate()'s (S = validate) or test()'s check of its step; true when it can be called.
 template <Stage S, class M, class Batch>
 constexpr bool evaluation_step_ok() {
   if constexpr (S == Stage::test) {
-    static_assert(HasTestStep<M, Batch>, KILN_ERR_NO_TEST_STEP);
-    return HasTestStep<M, Batch>;
+    constexpr bool callable = HasTestStep<M, Batch>;
+    static_assert(callable || !declares_test_step<M>,
+                  KILN_ERR_STEP_SIGNATURE("test_step", "void test_step(const Batch& batch, kiln::StepContext& ctx)"));
+    static_assert(callable || declares_test_step<M>, KILN_ERR_NO_TEST_STEP);
+    return callable;
   } else {
-    static_assert(HasValidationStep<M, Batch>, KILN_ERR_NO_VALIDATION_STEP);
-    return HasValidationStep<M, Batch>;
+    return validation_step_ok<M, Batch>();
   }
 }
 
@@ -108,10 +147,19 @@ void evaluation_step(M& m, Batch& b, StepContext& ctx) {
   else m.validation_step(b, ctx);
 }
 
+/// predict_step(batch, ctx) returns something predict() can collect (not void).
+template <class M, class Batch>
+concept predict_step_returns_value = HasPredictStep<M, Batch> &&
+    !std::is_void_v<decltype(std::declval<M&>().predict_step(std::declval<Batch&>(), std::declval<StepContext&>()))>;
+
 template <class M, class Batch>
 constexpr bool predict_step_ok() {
-  static_assert(HasPredictStep<M, Batch>, KILN_ERR_NO_PREDICT_STEP);
-  return HasPredictStep<M, Batch>;
+  constexpr bool callable = HasPredictStep<M, Batch>;
+  static_assert(callable || !declares_predict_step<M>,
+                KILN_ERR_STEP_SIGNATURE("predict_step", "Output predict_step(const Batch& batch, kiln::StepContext& ctx)"));
+  static_assert(callable || declares_predict_step<M>, KILN_ERR_NO_PREDICT_STEP);
+  static_assert(!callable || predict_step_returns_value<M, Batch>, KILN_ERR_PREDICT_STEP_VOID);
+  return predict_step_returns_value<M, Batch>;
 }
 
 }  // namespace detail
