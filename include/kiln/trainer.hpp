@@ -74,6 +74,7 @@ class Trainer {
   void fit(Module& module, TrainData&& train, const FitOptions& options = {}) {
     using D = std::remove_reference_t<TrainData>;
     if constexpr (DataModule<D>) {
+      static_assert(detail::check_data_module_members<D>());  // says what is wrong
       static_assert(detail::has_train_dataloader<D>, KILN_ERR_DATAMODULE_NO_LOADER("fit()", "train_dataloader"));
       if constexpr (detail::has_train_dataloader<D>) around(module, train, Stage::fit)([&] {
         detail::with_fit_loaders<Module>(train, is_global_zero(), [&](auto& loader, auto* val) { run_fit(module, loader, val, options); });
@@ -175,17 +176,18 @@ class Trainer {
 
   template <class TrainData, class Val>
   void run_fit(Module& module, TrainData& train, Val* val, const FitOptions& options) {
-    static_assert(DataSource<TrainData>, KILN_ERR_NOT_A_DATA_SOURCE);
-    if constexpr (DataSource<TrainData> && detail::training_step_ok<Module, detail::batch_arg_t<std::remove_reference_t<TrainData>>>()) {
-      run_.guarded(loops(), [&] {
-        detail::PreemptionHandler preemption(config_.handle_preemption_signals);  // from the first moment
-        run_.prepare(module, config_, strategy_, precision_);
-        session_.begin_fit(detail::to_optimizer_configs(module.configure_optimizers()));
-        run_.fitted(module);
-        loops().setup_stage(Stage::fit, module);  // first: loggers choose the folder "last" is looked up in
-        if (options.ckpt_path) checkpoints_.restore(module, *options.ckpt_path, options.strict, *this);
-        detail::FitLoop<Ctx, Module, Val>(loops(), module, val, preemption).run(train);
-      });
+    static_assert(detail::check_data<TrainData>());  // says what is wrong
+    if constexpr (DataSource<TrainData>) {  // nested: batch_arg_t of a non-source would add errors
+      if constexpr (detail::training_step_ok<Module, detail::batch_arg_t<std::remove_reference_t<TrainData>>>())
+        run_.guarded(loops(), [&] {
+          detail::PreemptionHandler preemption(config_.handle_preemption_signals);  // from the first moment
+          run_.prepare(module, config_, strategy_, precision_);
+          session_.begin_fit(detail::to_optimizer_configs(module.configure_optimizers()));
+          run_.fitted(module);
+          loops().setup_stage(Stage::fit, module);  // first: loggers choose the folder "last" is looked up in
+          if (options.ckpt_path) checkpoints_.restore(module, *options.ckpt_path, options.strict, *this);
+          detail::FitLoop<Ctx, Module, Val>(loops(), module, val, preemption).run(train);
+        });
     }
   }
 
@@ -198,18 +200,22 @@ class Trainer {
 
   template <Stage S, class Data>
   MetricMap run_evaluation(Module& module, Data& data) {
-    static_assert(DataSource<Data>, KILN_ERR_NOT_A_DATA_SOURCE);
-    if constexpr (DataSource<Data> && detail::evaluation_step_ok<S, Module, detail::batch_arg_t<std::remove_reference_t<Data>>>())
-      return run_stage<S>(module, data, [&](auto& b, StepContext& ctx) { detail::evaluation_step<S>(module, b, ctx); });
+    static_assert(detail::check_data<Data>());  // says what is wrong
+    if constexpr (DataSource<Data>) {
+      if constexpr (detail::evaluation_step_ok<S, Module, detail::batch_arg_t<std::remove_reference_t<Data>>>())
+        return run_stage<S>(module, data, [&](auto& b, StepContext& ctx) { detail::evaluation_step<S>(module, b, ctx); });
+    }
     return {};
   }
 
   template <class Data>
   auto run_predict(Module& module, Data& data) {
-    static_assert(DataSource<Data>, KILN_ERR_NOT_A_DATA_SOURCE);
+    static_assert(detail::check_data<Data>());  // says what is wrong
     detail::predictions_t<Module, Data> outputs;  // vector<no_data> after a static_assert: keeps the caller error-free
-    if constexpr (DataSource<Data> && detail::predict_step_ok<Module, detail::batch_arg_t<Data>>())
-      run_stage<Stage::predict>(module, data, [&](auto& b, StepContext& ctx) { outputs.push_back(module.predict_step(b, ctx)); });
+    if constexpr (DataSource<Data>) {
+      if constexpr (detail::predict_step_ok<Module, detail::batch_arg_t<Data>>())
+        run_stage<Stage::predict>(module, data, [&](auto& b, StepContext& ctx) { outputs.push_back(module.predict_step(b, ctx)); });
+    }
     return outputs;
   }
 

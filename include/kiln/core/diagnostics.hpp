@@ -95,6 +95,13 @@
 #define KILN_ERR_DATAMODULE_NO_LOADER(call, method)                                              \
   "kiln: " call " was given a DataModule without " method "(). Add `auto " method "()` returning " \
   "the batches of that stage."
+#define KILN_ERR_DATAMODULE_LOADER_UNUSABLE(method)                                              \
+  "kiln: the DataModule's " method "() cannot be called as dm." method "() or does not return "   \
+  "batches (it is private, takes parameters, or returns void or one batch). Declare it public as " \
+  "`auto " method "()` returning a range of batches or a pointer to a torch::data loader."
+#define KILN_ERR_DATAMODULE_MISSPELLED(found, expected)                                          \
+  "kiln: the data has " found "(), but kiln asks a DataModule for its loaders by Lightning's "    \
+  "names. Rename it to " expected "()."
 #define KILN_ERR_NO_VALIDATION_STEP                                                              \
   "kiln: validation data was given but the module has no validation_step. Add `void "           \
   "validation_step(const Batch& batch, kiln::StepContext& ctx)` or fit without validation data."

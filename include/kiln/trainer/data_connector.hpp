@@ -49,6 +49,7 @@ auto stage_loader(DM& dm) {
 template <Stage S, class Data, class Around, class Run>
 void with_stage_data(Data& data, Around&& around, Run&& run) {
   if constexpr (DataModule<Data>) {
+    static_assert(check_data_module_members<Data>());  // says what is wrong
     if constexpr (S == Stage::test) static_assert(has_test_dataloader<Data>, KILN_ERR_DATAMODULE_NO_LOADER("test()", "test_dataloader"));
     else if constexpr (S == Stage::predict) static_assert(has_predict_dataloader<Data>, KILN_ERR_DATAMODULE_NO_LOADER("predict()", "predict_dataloader"));
     else static_assert(has_val_dataloader<Data>, KILN_ERR_DATAMODULE_NO_LOADER("validate()", "val_dataloader"));
@@ -98,7 +99,7 @@ inline std::pair<const BatchLimit&, const char*> stage_limit(const TrainerConfig
 /// Whether `fit(module, train, val)` can validate on Val; a static_assert names the mistake.
 template <class M, class Val>
 constexpr bool validation_data_ok() {
-  static_assert(DataSource<Val>, KILN_ERR_NOT_A_DATA_SOURCE);
+  static_assert(check_data<Val>());  // says what is wrong
   if constexpr (DataSource<Val>) {
     return validation_step_ok<M, batch_arg_t<Val>>();
   }

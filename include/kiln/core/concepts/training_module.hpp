@@ -8,6 +8,7 @@
 #include <torch/nn/module.h>
 
 #include <kiln/core/diagnostics.hpp>
+#include <kiln/core/member_probe.hpp>
 #include <kiln/core/optimizer_config.hpp>
 #include <kiln/core/step_context.hpp>
 
@@ -21,23 +22,12 @@ concept torch_module = std::derived_from<M, torch::nn::Module>;
 template <class M>
 concept names_training_step = requires { &M::training_step; };
 
-// declares_<name><M>: M has a member called <name>, whatever its access, overloads or templates.
-// In a class deriving from M and from one that has the name, `&probe::<name>` is ambiguous
-// exactly then; so a private or mis-declared step is told apart from a missing one.
-#define KILN_DETAIL_MEMBER_PROBE(name)                                                     \
-  struct name##_fallback {                                                                \
-    void name();                                                                          \
-  };                                                                                      \
-  template <class M>                                                                      \
-  struct name##_probe : M, name##_fallback {};                                            \
-  template <class M>                                                                      \
-  concept declares_##name = std::is_class_v<M> && !std::is_final_v<M> && !requires { &name##_probe<M>::name; };
+// declares_<name><M>: M has a member called <name> that kiln may not be able to call.
 KILN_DETAIL_MEMBER_PROBE(training_step)
 KILN_DETAIL_MEMBER_PROBE(validation_step)
 KILN_DETAIL_MEMBER_PROBE(test_step)
 KILN_DETAIL_MEMBER_PROBE(predict_step)
 KILN_DETAIL_MEMBER_PROBE(automatic_optimization)
-#undef KILN_DETAIL_MEMBER_PROBE
 
 template <class M, class Batch>
 concept has_training_step = requires(M& m, Batch& b, StepContext& ctx) { m.training_step(b, ctx); };
