@@ -117,6 +117,17 @@ static_assert(std::is_same_v<std::tuple_element_t<engine_first, all>, started>);
   X(test_end) X(predict_start) X(predict_epoch_start) X(predict_batch_start)                    \
   X(predict_batch_end) X(predict_epoch_end) X(predict_end) X(exception)
 
+namespace detail {
+#define KILN_EVENT_TYPE_COMMA(name) name,
+template <std::size_t... I>
+std::tuple<std::tuple_element_t<I, all>..., void> trainer_events(std::index_sequence<I...>);
+// The list is written out twice (here and in `all`); this keeps the two the same.
+static_assert(std::is_same_v<decltype(trainer_events(std::make_index_sequence<engine_first>{})),
+                             std::tuple<KILN_TRAINER_EVENTS(KILN_EVENT_TYPE_COMMA) void>>,
+              "KILN_TRAINER_EVENTS must list the events of kiln::event::all before `started`, in order");
+#undef KILN_EVENT_TYPE_COMMA
+}  // namespace detail
+
 /// Position of event E in kiln::event::all; a compile error for any other type (a user's own
 /// event sent through Engine::emit has no position, so filters cannot count it).
 template <class E>

@@ -84,6 +84,10 @@ KILN_MODULE_HOOK(predict_epoch_end)
 KILN_MODULE_HOOK(predict_end)
 KILN_MODULE_HOOK(exception)
 #undef KILN_MODULE_HOOK
+// Every event a Trainer emits has its hook above, and the Engine's have none.
+static_assert([]<std::size_t... I>(std::index_sequence<I...>) {
+  return ((module_hook<std::tuple_element_t<I, event::all>>::exists == (I < event::engine_first)) && ...);
+}(std::make_index_sequence<event::count>{}));
 
 /// Checks every hook of M at once; instantiated in the Trainer's class body so one mistake gives
 /// one error before anything else is compiled.
