@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/trainer.hpp — Trainer<Module, Policies...>: fit, validate, test and predict a module with its policies.
 #pragma once
+#include <concepts>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -24,6 +25,7 @@
 #include <kiln/trainer/data_connector.hpp>
 #include <kiln/trainer/handler_checks.hpp>
 #include <kiln/trainer/handler_set.hpp>
+#include <kiln/trainer/inline_config.hpp>
 #include <kiln/trainer/logging_hub.hpp>
 #include <kiln/trainer/policy_set.hpp>
 #include <kiln/trainer/run_guard.hpp>
@@ -54,8 +56,8 @@ class Trainer {
 
   /// Options first, then configured callbacks, loggers, strategy and precision tags in any
   /// order; listed types not passed here are default-constructed.
-  template <class... Handlers>
-  explicit Trainer(TrainerConfig config, Handlers&&... handlers)
+  template <std::same_as<TrainerConfig> Config, class... Handlers>
+  explicit Trainer(Config config, Handlers&&... handlers)
       : config_(std::move(config)),
         handlers_(std::forward<Handlers>(handlers)...),
         strategy_(detail::make_policy<strategy_type, strategy_tag>(handlers...)),
@@ -64,6 +66,11 @@ class Trainer {
     static_assert(detail::check_handlers<Trainer>(static_cast<callbacks_type*>(nullptr), static_cast<loggers_type*>(nullptr)));
     kiln::validate(config_);
   }
+  /// The options written inline, `Trainer t({.max_epochs = 3}, ...)`: a field given a value of
+  /// the wrong type is a compile error naming the field.
+  template <class... Handlers>
+  explicit Trainer(detail::InlineTrainerConfig config, Handlers&&... handlers)
+      : Trainer(std::move(config).config(), std::forward<Handlers>(handlers)...) {}
   Trainer(const Trainer&) = delete;  // its parts refer to each other
   Trainer& operator=(const Trainer&) = delete;
 

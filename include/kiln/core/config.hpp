@@ -48,51 +48,62 @@ struct BatchLimit {
 /// How gradient_clip_val is applied (Lightning's gradient_clip_algorithm).
 enum class GradClipAlgorithm { norm, value };
 
-/// Runtime options of a Trainer. Names, meanings and defaults follow Lightning's Trainer.
+/// Runtime options of a Trainer, one X(type, name, default, description) per field: the table
+/// defines TrainerConfig, its inline form in the Trainer's constructor call
+/// (trainer/inline_config.hpp) and the descriptions a command line can show. Names, meanings and
+/// defaults follow Lightning's Trainer.
+#define KILN_TRAINER_CONFIG_FIELDS(X)                                                             \
+  X(std::int64_t, max_epochs, -1, "epochs to train; -1: 1000, or unlimited when max_steps is set") \
+  X(std::int64_t, max_steps, -1, "optimizer steps to train; -1: no limit")                        \
+  X(BatchLimit, limit_train_batches, 1.0, "training batches per epoch: a count, or a fraction")   \
+  X(BatchLimit, limit_val_batches, 1.0, "validation batches: a count, or a fraction")             \
+  X(BatchLimit, limit_test_batches, 1.0, "test batches: a count, or a fraction")                  \
+  X(BatchLimit, limit_predict_batches, 1.0, "predict batches: a count, or a fraction")            \
+  X(BatchLimit, val_check_interval, 1.0,                                                          \
+    "validate every N training batches (a count) or fraction of an epoch")                        \
+  X(std::int64_t, check_val_every_n_epoch, 1, "validate after every N-th epoch")                   \
+  X(std::int64_t, num_sanity_val_steps, 2,                                                        \
+    "validation batches run before training; -1: the whole validation data")                      \
+  X(std::int64_t, accumulate_grad_batches, 1, "batches whose gradients add up to one step")       \
+  X(std::optional<double>, gradient_clip_val, std::nullopt, "clip gradients at this norm/value")  \
+  X(GradClipAlgorithm, gradient_clip_algorithm, GradClipAlgorithm::norm,                          \
+    "how gradient_clip_val clips: norm or value")                                                 \
+  X(std::int64_t, log_every_n_steps, 50, "log training metrics every N steps")                    \
+  X(std::int64_t, fast_dev_run, 0, "N > 0 (or true): N batches of each loop, no loggers")         \
+  X(std::optional<std::uint64_t>, seed, std::nullopt,                                             \
+    "seed torch and kiln's generators at the start of every fit, validate, test and predict")     \
+  X(bool, deterministic, false, "use deterministic algorithms only")                              \
+  X(std::filesystem::path, default_root_dir, ".", "where logs and checkpoints go")                \
+  X(bool, enable_progress_bar, true, "show a progress bar")                                       \
+  X(bool, logger, true, "false turns every logger off")                                           \
+  X(std::string, accelerator, "auto", "\"cpu\", \"cuda\" or \"auto\"")                            \
+  X(std::int64_t, devices, 1, "devices (ranks) to train on")                                      \
+  X(std::optional<int>, num_threads, std::nullopt, "LibTorch's intra- and inter-op threads")      \
+  X(bool, tune_host_allocator, true, "keep freed host memory for reuse")                          \
+  X(bool, cpu_channels_last, true, "on CPU, store Conv2d weights channels-last")                  \
+  X(bool, handle_preemption_signals, true,                                                        \
+    "on SIGTERM or SIGUSR1 during fit, write last.pt and stop")                                   \
+  X(bool, exit_on_preemption, true, "after the preemption checkpoint, exit the process")
+
+/// Runtime options of a Trainer (the fields of KILN_TRAINER_CONFIG_FIELDS). More on some:
+/// - seed: a module or loader built before fit draws from LibTorch's default generator, which is
+///   seeded differently in every process: call kiln::seed_everything(seed) before building them
+///   too, as Lightning's seed_everything is called first.
+/// - num_threads: default kiln::default_num_threads() — KILN_NUM_THREADS, else OMP_NUM_THREADS,
+///   else the usable cores divided among the processes of this node (util/threads.hpp).
+/// - tune_host_allocator: kiln::tune_host_allocator (util/host_allocator.hpp); false, or the
+///   environment variable KILN_HOST_ALLOCATOR=system, leaves glibc's malloc as it is.
+/// - cpu_channels_last: convolutions take oneDNN's faster path
+///   (strategy/detail/channels_last.hpp); false keeps LibTorch's default layout.
+/// - handle_preemption_signals: a scheduler's preemption (SLURM sends SIGUSR1 before it kills a
+///   job): the run finishes its optimizer step, writes <checkpoint dir>/last.pt and exits with
+///   kiln::preempted_exit_code (util/preemption.hpp). false leaves signals alone.
+/// - exit_on_preemption: false returns from fit() with state().stop_reason naming the signal and
+///   the file.
 struct TrainerConfig {
-  std::int64_t max_epochs = -1;  ///< -1: 1000, or unlimited when max_steps is set
-  std::int64_t max_steps = -1;   ///< optimizer steps; -1: no limit
-  BatchLimit limit_train_batches = 1.0;
-  BatchLimit limit_val_batches = 1.0;
-  BatchLimit limit_test_batches = 1.0;
-  BatchLimit limit_predict_batches = 1.0;
-  BatchLimit val_check_interval = 1.0;  ///< batches (int) or fraction of an epoch (float)
-  std::int64_t check_val_every_n_epoch = 1;
-  std::int64_t num_sanity_val_steps = 2;  ///< -1: the whole validation data
-  std::int64_t accumulate_grad_batches = 1;
-  std::optional<double> gradient_clip_val;
-  GradClipAlgorithm gradient_clip_algorithm = GradClipAlgorithm::norm;
-  std::int64_t log_every_n_steps = 50;
-  std::int64_t fast_dev_run = 0;  ///< N > 0 (or true): N batches of each loop, no loggers
-  /// Seeds torch and kiln's generators (seed_everything) at the start of every fit, validate,
-  /// test and predict. A module or loader built before that draws from LibTorch's default
-  /// generator, which is seeded differently in every process: call kiln::seed_everything(seed)
-  /// before building them too, as Lightning's seed_everything is called first.
-  std::optional<std::uint64_t> seed;
-  bool deterministic = false;
-  std::filesystem::path default_root_dir = ".";
-  bool enable_progress_bar = true;
-  bool logger = true;               ///< false turns every logger off
-  std::string accelerator = "auto";  ///< "cpu", "cuda" or "auto"
-  std::int64_t devices = 1;
-  /// LibTorch's intra- and inter-op threads; default: kiln::default_num_threads() —
-  /// KILN_NUM_THREADS, else OMP_NUM_THREADS, else the usable cores divided among the processes
-  /// of this node (util/threads.hpp).
-  std::optional<int> num_threads;
-  /// Keep freed host memory for reuse instead of returning it to the kernel every step
-  /// (kiln::tune_host_allocator, util/host_allocator.hpp); false, or the environment variable
-  /// KILN_HOST_ALLOCATOR=system, leaves glibc's malloc as it is.
-  bool tune_host_allocator = true;
-  /// On CPU, store torch::nn::Conv2d weights channels-last, so convolutions take oneDNN's
-  /// faster path (strategy/detail/channels_last.hpp); false keeps LibTorch's default layout.
-  bool cpu_channels_last = true;
-  /// SIGTERM or SIGUSR1 during fit() (a scheduler's preemption; SLURM sends SIGUSR1 before it
-  /// kills a job): the run finishes its optimizer step, writes <checkpoint dir>/last.pt and
-  /// exits with kiln::preempted_exit_code (util/preemption.hpp). false leaves signals alone.
-  bool handle_preemption_signals = true;
-  /// After the preemption checkpoint: true exits the process; false returns from fit() with
-  /// state().stop_reason naming the signal and the file.
-  bool exit_on_preemption = true;
+#define KILN_CONFIG_MEMBER(type, name, init, description) type name = init;
+  KILN_TRAINER_CONFIG_FIELDS(KILN_CONFIG_MEMBER)
+#undef KILN_CONFIG_MEMBER
 };
 
 /// Options of one fit() call (Lightning's `fit(..., ckpt_path=...)`).
