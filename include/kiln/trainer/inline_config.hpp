@@ -2,7 +2,6 @@
 // kiln/trainer/inline_config.hpp — the TrainerConfig written inline in a Trainer's constructor
 // call, whose wrong field is a compile error naming the field.
 #pragma once
-#include <concepts>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -14,7 +13,8 @@
 namespace kiln::detail {
 
 /// `To{v}` is valid for the value given: it converts, and without narrowing (as an aggregate's
-/// field would require). A bool, not a concept, so that a failed check adds no notes.
+/// field would require). A bool, not a concept: a failed check then adds one note, not a
+/// concept's several.
 template <class To, class V>
 inline constexpr bool initializes = requires(V&& v) { To{std::forward<V>(v)}; };
 
@@ -57,7 +57,7 @@ struct InlineTrainerConfig {
   struct name##_field {                                                              \
     name##_field() = default;                                                        \
     template <class... V>                                                            \
-    name##_field(V&&...) { /* NOLINT: implicit, to reach the sentence */  \
+    name##_field(V&&...) { /* NOLINT: implicit, to reach the sentence */        \
       static_assert(sizeof...(V) == 0, message);                                     \
     }                                                                                \
   } name;
