@@ -14,6 +14,8 @@
   "kiln::StepContext& ctx)` that returns the loss."
 #define KILN_ERR_TRAINING_STEP_SIGNATURE KILN_ERR_STEP_SIGNATURE("training_step", \
   "torch::Tensor training_step(const Batch& batch, kiln::StepContext& ctx)")
+#define KILN_ERR_VALIDATION_STEP_SIGNATURE KILN_ERR_STEP_SIGNATURE("validation_step", \
+  "void validation_step(const Batch& batch, kiln::StepContext& ctx)")
 /// A step the module has but kiln cannot call: said as such, not as a missing step.
 #define KILN_ERR_STEP_SIGNATURE(step, declaration)                                               \
   "kiln: the module's " step " cannot be called with (batch, kiln::StepContext&) for this data: " \

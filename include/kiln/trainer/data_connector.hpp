@@ -115,7 +115,7 @@ void with_fit_loaders(DM& dm, bool global_zero, F&& f) {
   if constexpr (has_val_dataloader<DM>) {
     using ValBatch = batch_arg_t<decltype(dm.val_dataloader())>;
     static_assert(!validation_step_near_miss<Module, ValBatch>,
-                  KILN_ERR_STEP_SIGNATURE("validation_step", "void validation_step(const Batch& batch, kiln::StepContext& ctx)"));
+                  KILN_ERR_VALIDATION_STEP_SIGNATURE);
     if constexpr (HasValidationStep<Module, ValBatch>) {
       auto val = dm.val_dataloader();
       return f(train, &val);

@@ -111,7 +111,7 @@ inline constexpr bool validation_step_near_miss = !HasValidationStep<M, Batch> &
 template <class M, class Batch>
 constexpr bool validation_step_ok() {
   static_assert(!validation_step_near_miss<M, Batch>,
-                KILN_ERR_STEP_SIGNATURE("validation_step", "void validation_step(const Batch& batch, kiln::StepContext& ctx)"));
+                KILN_ERR_VALIDATION_STEP_SIGNATURE);
   static_assert(HasValidationStep<M, Batch> || declares_validation_step<M>, KILN_ERR_NO_VALIDATION_STEP);
   return HasValidationStep<M, Batch>;
 }
