@@ -2,6 +2,20 @@
 // kiln/core/diagnostics.hpp — every sentence kiln prints for a compile-time mistake, in one place.
 #pragma once
 
+#include <cstddef>
+
+namespace kiln::detail {
+/// The index of the first false in `met`, or N if none: a list of requirements checked as
+/// `static_assert(first_unmet({...}) != i, sentence_i)` reports only the first one unmet, so one
+/// mistake gives one error (and GCC explains a plain comparison in one note, a concept in many).
+template <std::size_t N>
+constexpr std::size_t first_unmet(const bool (&met)[N]) {
+  for (std::size_t i = 0; i < N; ++i)
+    if (!met[i]) return i;
+  return N;
+}
+}  // namespace kiln::detail
+
 // C++20 static_assert needs a string literal, so the messages are macros. Compile-fail tests in
 // tests/compile_fail/ quote these texts: rewording one breaks its test on purpose.
 // Shape: "kiln: <what is wrong>. <how to fix>."

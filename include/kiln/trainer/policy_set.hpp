@@ -41,7 +41,9 @@ struct PolicySet {
   static_assert(torch_module<Module> || private_base, KILN_ERR_NOT_A_TORCH_MODULE);
   static_assert(!declares_automatic_optimization<Module> || constant_automatic_optimization<Module>,
                 KILN_ERR_AUTOMATIC_OPTIMIZATION_NOT_CONSTANT);
-  static_assert(has_configure_optimizers<Module>, KILN_ERR_NO_CONFIGURE_OPTIMIZERS);
+  // A bool, not the concept: GCC explains a failed concept in a static_assert over several notes.
+  static constexpr bool configure_optimizers_declared = has_configure_optimizers<Module>;
+  static_assert(configure_optimizers_declared, KILN_ERR_NO_CONFIGURE_OPTIMIZERS);
   static constexpr bool configure_optimizers_ok = [] {
     if constexpr (has_configure_optimizers<Module>) return configure_optimizers_returns_optimizers<Module>;
     else return true;
@@ -53,8 +55,8 @@ struct PolicySet {
   static_assert(count_slot<precision_slot, Policies...> <= 1, KILN_ERR_PRECISION_TWICE);
   static_assert(count_slot<callbacks_slot, Policies...> <= 1, KILN_ERR_CALLBACKS_TWICE);
   static_assert(count_slot<loggers_slot, Policies...> <= 1, KILN_ERR_LOGGERS_TWICE);
-  static constexpr bool hooks_checked = module_hooks_ok<Module>();
-  static_assert(hooks_checked);  // each hook's own static_assert already said what is wrong
+  // Each hook's own static_assert says what is wrong.
+  static_assert(module_hooks_ok<Module>(std::make_index_sequence<event::count>{}));
 
   using strategy_tag = typename find_slot_t<strategy_slot, Strategy<SingleDevice>, Policies...>::tag;
   using precision_tag = typename find_slot_t<precision_slot, Precision<FP32>, Policies...>::tag;
@@ -69,13 +71,10 @@ struct PolicySet {
       typename with_default_callbacks<typename find_slot_t<callbacks_slot, Callbacks<>, Policies...>::types>::type;
   using loggers_type = typename find_slot_t<loggers_slot, Loggers<CsvLogger>, Policies...>::types;
 
-  static constexpr bool strategy_ok = check_strategy<strategy_type>();
-  static constexpr bool precision_ok = check_precision<precision_type>();
-  static constexpr bool loggers_ok = check_loggers(static_cast<loggers_type*>(nullptr));
-  // each check_* static_assert already said what is wrong; these make the checks run
-  static_assert(strategy_ok);
-  static_assert(precision_ok);
-  static_assert(loggers_ok);
+  // Each check_* has its own static_asserts, which say what is wrong; these make the checks run.
+  static_assert(check_strategy<strategy_type>());
+  static_assert(check_precision<precision_type>());
+  static_assert(check_loggers(static_cast<loggers_type*>(nullptr)));
 
   template <class... Ts>
   static constexpr bool unique(std::tuple<Ts...>*) { return all_unique<Ts...>; }

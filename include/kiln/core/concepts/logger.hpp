@@ -22,13 +22,15 @@ concept Logger = requires(L& l, const MetricMap& m, std::int64_t step) {
 };
 
 namespace detail {
-/// Each member in its own sentence; the type is named in the "required from" line below it.
+/// Each member in its own sentence, only the first missing one reported; the type is named in the
+/// "required from" line below it.
 template <class L>
 constexpr bool check_logger() {
-  static_assert(requires(L& l, const MetricMap& m, std::int64_t step) { l.log_metrics(m, step); },
-                KILN_ERR_LOGGER_MEMBER("log_metrics(const kiln::MetricMap&, std::int64_t step)"));
-  static_assert(requires(L& l) { l.save(); }, KILN_ERR_LOGGER_MEMBER("save()"));
-  return Logger<L>;
+  constexpr std::size_t missing = first_unmet(
+      {requires(L& l, const MetricMap& m, std::int64_t step) { l.log_metrics(m, step); }, requires(L& l) { l.save(); }});
+  static_assert(missing != 0, KILN_ERR_LOGGER_MEMBER("log_metrics(const kiln::MetricMap&, std::int64_t step)"));
+  static_assert(missing != 1, KILN_ERR_LOGGER_MEMBER("save()"));
+  return true;  // a static_assert above said what is missing: one mistake, one error
 }
 }  // namespace detail
 }  // namespace kiln

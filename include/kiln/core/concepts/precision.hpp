@@ -54,17 +54,20 @@ concept PrecisionPolicy = detail::precision_member::setup<P> && detail::precisio
                           detail::precision_member::optimizer_step<P> && detail::precision_member::state<P>;
 
 namespace detail {
-/// One static_assert per member, so the first error names what is missing.
+/// One static_assert per member, most basic first; only the first missing one is reported.
 template <class P>
 constexpr bool check_precision() {
-  static_assert(precision_member::setup<P>, KILN_ERR_PRECISION_MEMBER("setup(torch::nn::Module&, const c10::Device&) and setup_notice()"));
-  static_assert(precision_member::autocast<P>, KILN_ERR_PRECISION_MEMBER("autocast()"));
-  static_assert(precision_member::with_batch<P>, KILN_ERR_PRECISION_MEMBER("with_batch(batch, f)"));
-  static_assert(precision_member::backward<P>, KILN_ERR_PRECISION_MEMBER("backward(const at::Tensor& loss)"));
-  static_assert(precision_member::optimizer_step<P>,
+  using namespace precision_member;
+  constexpr std::size_t missing =
+      first_unmet({setup<P>, autocast<P>, with_batch<P>, backward<P>, optimizer_step<P>, state<P>});
+  static_assert(missing != 0, KILN_ERR_PRECISION_MEMBER("setup(torch::nn::Module&, const c10::Device&) and setup_notice()"));
+  static_assert(missing != 1, KILN_ERR_PRECISION_MEMBER("autocast()"));
+  static_assert(missing != 2, KILN_ERR_PRECISION_MEMBER("with_batch(batch, f)"));
+  static_assert(missing != 3, KILN_ERR_PRECISION_MEMBER("backward(const at::Tensor& loss)"));
+  static_assert(missing != 4,
                 KILN_ERR_PRECISION_MEMBER("unscale(optimizer), optimizer_step(optimizer) returning bool and update()"));
-  static_assert(precision_member::state<P>, KILN_ERR_PRECISION_MEMBER("save(OutputArchive&) and load(InputArchive&)"));
-  return PrecisionPolicy<P>;
+  static_assert(missing != 5, KILN_ERR_PRECISION_MEMBER("save(OutputArchive&) and load(InputArchive&)"));
+  return true;  // a static_assert above said what is missing: one mistake, one error
 }
 }  // namespace detail
 }  // namespace kiln

@@ -69,19 +69,22 @@ concept DistributedStrategy =
     StrategyPolicy<S> && detail::strategy_member::gradient_sync<S> && detail::strategy_member::collectives<S>;
 
 namespace detail {
-/// One static_assert per member, most basic first, so the first error names what is missing.
+/// One static_assert per member, most basic first; only the first missing one is reported.
 template <class S>
 constexpr bool check_strategy() {
-  static_assert(strategy_member::setup<S>, KILN_ERR_STRATEGY_MEMBER("setup(const kiln::TrainerConfig&)"));
-  static_assert(strategy_member::device<S>, KILN_ERR_STRATEGY_MEMBER("device() returning a c10::Device"));
-  static_assert(strategy_member::setup_module<S>, KILN_ERR_STRATEGY_MEMBER("setup_module(torch::nn::Module&)"));
-  static_assert(strategy_member::with_batch_on_device<S>, KILN_ERR_STRATEGY_MEMBER("with_batch_on_device(batch, f)"));
-  static_assert(strategy_member::ranks<S>, KILN_ERR_STRATEGY_MEMBER("rank(), local_rank(), world_size() and is_global_zero()"));
-  static_assert(strategy_member::barrier<S>, KILN_ERR_STRATEGY_MEMBER("barrier()"));
-  static_assert(strategy_member::gradient_sync<S>, KILN_ERR_STRATEGY_MEMBER("before_backward(bool) and reduce_gradients()"));
-  static_assert(strategy_member::collectives<S>,
+  using namespace strategy_member;
+  constexpr std::size_t missing = first_unmet({setup<S>, device<S>, setup_module<S>, with_batch_on_device<S>,
+                                               ranks<S>, barrier<S>, gradient_sync<S>, collectives<S>});
+  static_assert(missing != 0, KILN_ERR_STRATEGY_MEMBER("setup(const kiln::TrainerConfig&)"));
+  static_assert(missing != 1, KILN_ERR_STRATEGY_MEMBER("device() returning a c10::Device"));
+  static_assert(missing != 2, KILN_ERR_STRATEGY_MEMBER("setup_module(torch::nn::Module&)"));
+  static_assert(missing != 3, KILN_ERR_STRATEGY_MEMBER("with_batch_on_device(batch, f)"));
+  static_assert(missing != 4, KILN_ERR_STRATEGY_MEMBER("rank(), local_rank(), world_size() and is_global_zero()"));
+  static_assert(missing != 5, KILN_ERR_STRATEGY_MEMBER("barrier()"));
+  static_assert(missing != 6, KILN_ERR_STRATEGY_MEMBER("before_backward(bool) and reduce_gradients()"));
+  static_assert(missing != 7,
                 KILN_ERR_STRATEGY_MEMBER("broadcast_from_zero(at::Tensor&), all_reduce_max(at::Tensor&) and a static reduce_for_logs(at::Tensor&, kiln::Reduce)"));
-  return DistributedStrategy<S>;
+  return true;  // a static_assert above said what is missing: one mistake, one error
 }
 }  // namespace detail
 }  // namespace kiln
