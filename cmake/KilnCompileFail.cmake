@@ -11,6 +11,9 @@ function(kiln_compile_fail_target target source mistake)
   target_compile_options(${target} PRIVATE -fsyntax-only)
   if(mistake)
     target_compile_definitions(${target} PRIVATE KILN_MISTAKE=1)
+    # kiln's headers as find_package(kiln) gives them to a user: as system headers, whose macros GCC
+    # does not unwind under an error (with -I it adds two notes per macro level).
+    target_include_directories(${target} SYSTEM PRIVATE ${PROJECT_SOURCE_DIR}/include)
   endif()
 endfunction()
 
