@@ -69,8 +69,7 @@ struct LoopContext {
   void setup_stage(Stage stage, Module& module) {
     emit_outside_loop(event::setup{stage}, &module, stage);
     hub.share_log_dir();
-    if constexpr (requires(const Module& m) { { m.hparams() } -> std::convertible_to<HParams>; })
-      hub.log_hyperparams(module.hparams());
+    if constexpr (detail::has_hparams<Module>) hub.log_hyperparams(detail::hparams_of(module));
   }
 
   /// The StepContext of steps of `stage` that advance `s` and log into `logs`.

@@ -36,7 +36,7 @@ class CheckpointConnector {
     if (strategy_.is_global_zero()) {
       hub_.refresh_live();
       auto parts = parts_of(*m);
-      if constexpr (requires { { m->hparams() } -> std::convertible_to<HParams>; }) parts.hparams = HParams(m->hparams());
+      if constexpr (detail::has_hparams<Module>) parts.hparams = detail::hparams_of(*m);
       TrainerCheckpoint::save(parts, path);
     }
     strategy_.barrier();
