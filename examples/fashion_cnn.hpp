@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // examples/fashion_cnn.hpp — FashionCNN, the model of fashion_mnist_cnn (shared with benchmarks/data_pipeline).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,6 +13,17 @@
 #include <kiln/core/step_context.hpp>
 #include <kiln/optim/lr_schedulers.hpp>
 
+/// FashionCNN's hyper-parameters, declared once: the command line (`--model.lr`), the YAML
+/// config, hparams.yaml and checkpoints all read this list.
+struct FashionCNNHparams {
+  double lr = 1e-3;
+  std::int64_t epochs = 5;  ///< the cosine schedule's length
+  void hyperparameters(auto& field) {
+    field("lr", lr, "Adam's initial learning rate");
+    field("epochs", epochs, "epochs over which the learning rate decays to 0");
+  }
+};
+
 /// Two 3x3 convolutions (32, 64 channels) with max-pooling, then 3136 -> 128 -> 10 with dropout;
 /// Adam with cosine-annealed learning rate. Batches are torch::data::Example<> of [B, 1, 28, 28].
 struct FashionCNN : torch::nn::Module {
@@ -22,10 +34,10 @@ struct FashionCNN : torch::nn::Module {
   torch::nn::Linear fc1{register_module("fc1", torch::nn::Linear(64 * 7 * 7, 128))};
   torch::nn::Linear fc2{register_module("fc2", torch::nn::Linear(128, 10))};
   torch::nn::Dropout dropout{register_module("dropout", torch::nn::Dropout(0.25))};
-  double lr;
-  std::int64_t epochs;
+  FashionCNNHparams hp;
 
-  explicit FashionCNN(double learning_rate = 1e-3, std::int64_t max_epochs = 5) : lr(learning_rate), epochs(max_epochs) {}
+  explicit FashionCNN(FashionCNNHparams h = {}) : hp(h) {}
+  const FashionCNNHparams& hparams() const { return hp; }
 
   torch::Tensor forward(torch::Tensor x) {
     x = torch::max_pool2d(torch::relu(conv1(x)), 2);  // 32 x 14 x 14
@@ -52,9 +64,9 @@ struct FashionCNN : torch::nn::Module {
     ctx.log("test/acc", (forward(b.data).argmax(1) == b.target).to(torch::kFloat).mean());
   }
   kiln::OptimizerConfig configure_optimizers() {
-    auto opt = std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(lr));
-    auto schedule = std::make_unique<kiln::CosineAnnealingLR>(*opt, epochs);  // lr decays to 0 over the run
+    auto opt = std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(hp.lr));
+    // lr decays to 0 over the run (epochs of -1, an unlimited run: over one epoch, then again)
+    auto schedule = std::make_unique<kiln::CosineAnnealingLR>(*opt, std::max<std::int64_t>(1, hp.epochs));
     return {.optimizer = std::move(opt), .lr_scheduler = std::move(schedule), .interval = kiln::Interval::epoch};
   }
-  kiln::HParams hparams() const { return {{"lr", lr}, {"max_epochs", epochs}, {"model", std::string("FashionCNN")}}; }
 };

@@ -1,11 +1,11 @@
-# tests/integration/same_seed_same_run.cmake — an example run twice with the same --seed logs the same values.
-# Usage: cmake -DEXE=<example> -DWORK_DIR=<dir> [-DARGS="flags;..."] -P same_seed_same_run.cmake
+# tests/integration/same_seed_same_run.cmake — a LightningCLI example run twice with the same seed logs the same values.
+# Usage: cmake -DEXE=<example> -DWORK_DIR=<dir> [-DARGS="fit;flags;..."] -P same_seed_same_run.cmake
 # Runs EXE twice into two root dirs and requires byte-identical metrics.csv (every value is
 # written with full precision), so an unseeded draw anywhere — model init, shuffling, dropout —
 # fails the test.
 file(REMOVE_RECURSE "${WORK_DIR}")
 foreach(run a b)
-  execute_process(COMMAND "${EXE}" ${ARGS} --no-progress-bar --root-dir "${WORK_DIR}/${run}"
+  execute_process(COMMAND "${EXE}" ${ARGS} --trainer.default_root_dir "${WORK_DIR}/${run}"
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "run ${run} of ${EXE} failed (${rc}):\n${out}\n${err}")

@@ -88,7 +88,8 @@ struct ValueCodec<SeedEverything> {
 
 /// Writes the resolved config to <log_dir>/config.yaml when the run starts, on global rank 0
 /// (Lightning's SaveConfigCallback), so that `--config <that file>` repeats the run. An existing
-/// file is an error rather than overwritten, as in Lightning.
+/// file is an error rather than overwritten, as in Lightning: each logger's version_N folder is
+/// new, but without loggers the folder is default_root_dir. Empty (a fast_dev_run): writes nothing.
 class SaveConfig {
  public:
   SaveConfig() = default;
@@ -173,12 +174,20 @@ struct trainer_for<Module, P, S, std::tuple<Ps...>> {
 };
 }  // namespace detail
 
-/// How the program runs: its --help line, and its own defaults for the Trainer's options
-/// (Lightning's `trainer_defaults`) and seed_everything.
+/// One option's value copied into another after parsing (Lightning's link_arguments), e.g.
+/// {"trainer.max_epochs", "model.epochs"} for a learning-rate schedule as long as the run.
+struct Link {
+  std::string source;
+  std::string target;
+};
+
+/// How the program runs: its --help line, its own defaults for the Trainer's options
+/// (Lightning's `trainer_defaults`) and seed_everything, and its linked options.
 struct Settings {
   std::string description;
   TrainerConfig trainer_defaults{};
   SeedEverything seed_everything_default{};
+  std::vector<Link> links{};
 };
 
 /// LightningCLI for a Module built from its hyper-parameters (`Module(hparams)`, where `hparams()`
@@ -232,9 +241,10 @@ class LightningCLI {
 
   /// As above, but `run(trainer, model, data, subcommand)` runs the program's own steps (a
   /// generic lambda: the trainer's type depends on the precision and strategy chosen); it returns
-  /// the exit code, or nothing for 0.
-  template <class Run>
-  static int main(int argc, const char* const* argv, Settings settings, Run&& run) {
+  /// the exit code, or nothing for 0. `handlers` (configured callbacks and loggers, as the
+  /// Trainer's constructor takes them) are copied into the Trainer.
+  template <class Run, class... Handlers>
+  static int main(int argc, const char* const* argv, Settings settings, Run&& run, const Handlers&... handlers) {
     TrainerConfig config = settings.trainer_defaults;
     SeedEverything seed = settings.seed_everything_default;
     std::string precision{name_at<0>(precisions{})};
@@ -252,7 +262,25 @@ class LightningCLI {
 
     Invocation call;
     try {
+      // A linked option is derived, so it is no option of its own (as in Lightning, neither a
+      // flag nor a key of the saved config).
+      std::vector<std::pair<Option, Option>> links;
+      for (auto& link : settings.links) {
+        const Option* source = schema.find(link.source);
+        const Option* target = schema.find(link.target);
+        if (!source || !target)
+          throw Error(fmt::format("kiln: Settings::links: {} is no option of this program", source ? link.target : link.source));
+        links.emplace_back(*source, *target);
+        schema.remove(link.target);
+      }
       call = parse_arguments(argc, argv, schema, settings.description);
+      for (auto& [source, target] : links) {
+        try {
+          target.set(source.get());
+        } catch (const BadValue& bad) {
+          throw Error(fmt::format("kiln: Settings::links: {} takes {}, which {} is not", target.key, bad.expected, source.key));
+        }
+      }
       if (!call.help.empty()) {
         std::fputs(call.help.c_str(), stdout);
         return 0;
@@ -280,7 +308,8 @@ class LightningCLI {
     Data data = build<Data>(data_hp);
     Module model = build<Module>(model_hp);
     return with_trainer_type(precisions{}, strategies{}, precision, strategy, [&]<class P, class S>() -> int {
-      trainer_type<P, S> trainer(config, SaveConfig(yaml));
+      // A fast_dev_run writes no logs, and no config either (Lightning's debugging run).
+      trainer_type<P, S> trainer(config, config.fast_dev_run > 0 ? SaveConfig() : SaveConfig(yaml), handlers...);
       if constexpr (std::is_void_v<decltype(run(trainer, model, data, sub))>) {
         run(trainer, model, data, sub);
         return 0;

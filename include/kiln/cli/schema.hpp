@@ -98,6 +98,10 @@ class Schema {
 
   const std::vector<Option>& options() const { return options_; }
 
+  void remove(std::string_view key) {
+    std::erase_if(options_, [&](const Option& o) { return o.key == key; });
+  }
+
   const Option* find(std::string_view key) const {
     for (auto& o : options_)
       if (o.key == key) return &o;

@@ -27,6 +27,18 @@ class FashionMNISTDataModule {
     std::uint64_t split_seed = 42;
     std::optional<std::uint64_t> seed;  ///< shuffling seed; default: drawn from torch's generator
     bool normalize = true;
+
+    /// The options as hyper-parameters (kiln/core/hparams.hpp): `--data.<name>` with kiln::cli.
+    void hyperparameters(auto& field) {
+      field("root", root, "Fashion-MNIST's folder; default: KILN_FASHION_MNIST_ROOT, else Debian's");
+      field("batch_size", batch_size, "training batch size");
+      field("eval_batch_size", eval_batch_size, "validation, test and predict batch size");
+      field("workers", workers, "threads that load batches ahead (0: the training thread)");
+      field("val_size", val_size, "training images held out for validation");
+      field("split_seed", split_seed, "seed of the train/validation split");
+      field("seed", seed, "shuffling seed; default: drawn from torch's generator");
+      field("normalize", normalize, "scale pixels to mean 0, standard deviation 1");
+    }
   };
   FashionMNISTDataModule() = default;
   explicit FashionMNISTDataModule(Options o) : opt_(std::move(o)) {}
@@ -49,6 +61,8 @@ class FashionMNISTDataModule {
   Loader<FashionMNIST> predict_dataloader() { return eval_loader(need(test_, "predict")); }
 
   const Options& options() const { return opt_; }
+  /// The options, as a program's hyper-parameters (`--data.<name>` with kiln::cli).
+  const Options& hparams() const { return opt_; }
 
  private:
   FashionMNIST::Options options(Split s) const {

@@ -75,11 +75,11 @@ struct ProbeData {
 };
 
 int main(int argc, char** argv) {
-  using CLI = kiln::cli::LightningCLI<ProbeNet, ProbeData, kiln::cli::Precisions<kiln::FP32, kiln::BF16Mixed>,
+  using Program = kiln::cli::LightningCLI<ProbeNet, ProbeData, kiln::cli::Precisions<kiln::FP32, kiln::BF16Mixed>,
                                       kiln::Loggers<kiln::CsvLogger>>;
-  return CLI::main(argc, argv, {.description = "kiln's LightningCLI probe", .trainer_defaults = {.max_epochs = 2, .enable_progress_bar = false}},
+  return Program::main(argc, argv, {.description = "kiln's LightningCLI probe", .trainer_defaults = {.max_epochs = 2, .enable_progress_bar = false}},
                    [](auto& trainer, ProbeNet& model, ProbeData& data, kiln::cli::Subcommand sub) {
-                     const int rc = CLI::run_subcommand(trainer, model, data, sub);
+                     const int rc = Program::run_subcommand(trainer, model, data, sub);
                      if (sub == kiln::cli::Subcommand::fit) {
                        // Every parameter in hexadecimal: equal text means bit-identical values.
                        for (const auto& p : model.parameters()) {
