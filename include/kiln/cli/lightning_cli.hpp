@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -125,6 +126,22 @@ class SaveConfig {
 };
 
 enum class Subcommand { fit, validate, test, predict };
+
+/// seed_everything: true's seed: drawn once and passed to the ranks kiln's launcher starts
+/// (which inherit KILN_SEED_EVERYTHING), so every rank and the saved config agree. Under another
+/// launcher each process draws its own, as in Lightning: give a seed there.
+inline std::uint64_t shared_random_seed() {
+  if (const char* text = std::getenv("KILN_SEED_EVERYTHING")) {
+    try {
+      return ValueCodec<std::uint64_t>::read(YAML::Node(text));
+    } catch (const BadValue&) {
+      throw Error(fmt::format("kiln: KILN_SEED_EVERYTHING={} is not a seed (an integer >= 0)", text));
+    }
+  }
+  const std::uint64_t seed = std::random_device{}();
+  ::setenv("KILN_SEED_EVERYTHING", std::to_string(seed).c_str(), 1);
+  return seed;
+}
 
 namespace detail {
 template <class M>
@@ -285,7 +302,7 @@ class LightningCLI {
         std::fputs(call.help.c_str(), stdout);
         return 0;
       }
-      if (seed.enabled && !seed.seed) seed.seed = std::random_device{}();  // recorded, so the run repeats
+      if (seed.enabled && !seed.seed) seed.seed = shared_random_seed();  // recorded, so the run repeats
       if (!call.print_config) validate_options(config);
     } catch (const Error& e) {
       std::fprintf(stderr, "%s\n", e.what());

@@ -9,6 +9,7 @@
 #include <kiln/cli.hpp>
 #include <kiln/kiln.hpp>
 #include <kiln/precision/bf16_mixed.hpp>
+#include <kiln/strategy/ddp.hpp>
 
 using Batch = std::pair<torch::Tensor, torch::Tensor>;
 
@@ -76,7 +77,7 @@ struct ProbeData {
 
 int main(int argc, char** argv) {
   using Program = kiln::cli::LightningCLI<ProbeNet, ProbeData, kiln::cli::Precisions<kiln::FP32, kiln::BF16Mixed>,
-                                      kiln::Loggers<kiln::CsvLogger>>;
+                                          kiln::cli::Strategies<kiln::SingleDevice, kiln::DDP>, kiln::Loggers<kiln::CsvLogger>>;
   return Program::main(argc, argv, {.description = "kiln's LightningCLI probe", .trainer_defaults = {.max_epochs = 2, .enable_progress_bar = false}},
                    [](auto& trainer, ProbeNet& model, ProbeData& data, kiln::cli::Subcommand sub) {
                      const int rc = Program::run_subcommand(trainer, model, data, sub);
@@ -86,7 +87,7 @@ int main(int argc, char** argv) {
                          auto flat = p.detach().flatten().contiguous();
                          for (std::int64_t i = 0; i < flat.numel(); ++i) std::printf("%a ", flat[i].item<float>());
                        }
-                       std::printf("\nlog_dir: %s\n", trainer.log_dir().c_str());
+                       std::printf("\nlog_dir: %s rank: %d\n", trainer.log_dir().c_str(), trainer.strategy().rank());
                      }
                      return rc;
                    });

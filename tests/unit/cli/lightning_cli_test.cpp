@@ -44,11 +44,20 @@ Result probe(const std::string& args) {
 fs::path log_dir_of(const std::string& out) {
   const auto at = out.find("log_dir: ");
   REQUIRE(at != std::string::npos);
-  return out.substr(at + 9, out.find('\n', at) - at - 9);
+  return out.substr(at + 9, out.find(" rank: ", at) - at - 9);
 }
 
 /// The probe's first line: every final parameter in hexadecimal.
 std::string parameters_of(const std::string& out) { return out.substr(0, out.find('\n')); }
+
+/// The parameters line printed by rank `rank` (each rank prints its parameters, then its log_dir line).
+std::string parameters_of_rank(const std::string& out, int rank) {
+  const auto at = out.find(" rank: " + std::to_string(rank) + "\n");
+  if (at == std::string::npos) return "(rank " + std::to_string(rank) + " printed nothing)";
+  const auto line_start = out.rfind('\n', out.rfind("log_dir: ", at));
+  const auto params_start = line_start == 0 ? 0 : out.rfind('\n', line_start - 1) + 1;
+  return out.substr(params_start, line_start - params_start);
+}
 
 fs::path fresh_root(const std::string& name) {
   const auto root = fs::temp_directory_path() / "kiln_cli_test" / name;
@@ -133,11 +142,31 @@ TEST_CASE("LightningCLI: bad input prints one sentence, exits with 2 and runs no
   };
   check("fit --trainer.precision 16-mixed",
         "kiln: command line: --trainer.precision takes one of the choices compiled into this program (32-true, bf16-mixed), not \"16-mixed\"");
-  check("fit --trainer.strategy ddp",
-        "kiln: command line: --trainer.strategy takes one of the choices compiled into this program (single_device), not \"ddp\"");
+  check("fit --trainer.strategy fsdp",
+        "kiln: command line: --trainer.strategy takes one of the choices compiled into this program (single_device, ddp), not \"fsdp\"");
   check("fit --trainer.max_epochs ten", "kiln: command line: --trainer.max_epochs takes int, not \"ten\"");
   check("fit --model.hiden 3", "kiln: command line: unknown option --model.hiden; did you mean --model.hidden?");
   check("fit --trainer.accumulate_grad_batches 0", "kiln: trainer.accumulate_grad_batches must be >= 1 (got 0)");
   check("fit --config /nonexistent/run.yaml", "kiln: config file /nonexistent/run.yaml does not exist");
   check("test", "kiln: the module has no test_step, so the test subcommand cannot run");
 }
+
+#ifdef KILN_HAS_GLOO
+TEST_CASE("LightningCLI: --trainer.strategy ddp --trainer.devices 2 trains two ranks, and its config repeats them", "[cli][ddp]") {
+  const auto root = fresh_root("ddp");
+  const auto first = probe("fit --trainer.strategy ddp --trainer.devices 2 --trainer.max_epochs 1 --seed_everything true "
+                           "--trainer.default_root_dir '" + root.string() + "'");
+  REQUIRE(first.status == 0);
+  const auto rank0 = parameters_of_rank(first.out, 0);
+  CHECK(rank0.size() > 6 * 4 * 5);
+  CHECK(parameters_of_rank(first.out, 1) == rank0);  // DDP keeps the ranks' parameters equal
+  const auto dir = root / "lightning_logs" / "version_0";
+  const auto saved = YAML::LoadFile((dir / "config.yaml").string());
+  CHECK(saved["trainer"]["strategy"].as<std::string>() == "ddp");
+  CHECK_FALSE(fs::exists(root / "lightning_logs" / "version_1"));  // one config, from rank 0
+  // Both ranks used the seed that was saved: the config repeats the two-rank run.
+  const auto again = probe("fit --config '" + (dir / "config.yaml").string() + "'");
+  REQUIRE(again.status == 0);
+  CHECK(parameters_of_rank(again.out, 0) == rank0);
+}
+#endif
