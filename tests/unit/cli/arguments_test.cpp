@@ -226,4 +226,11 @@ TEST_CASE("Hyperparameters: one declaration gives the loggers' and checkpoints' 
   CHECK(std::get<std::string>(hp.at("activation")) == "relu");
   h.dropout = 0.5;
   CHECK(std::get<double>(kiln::to_hparams(h).at("dropout")) == 0.5);
+  // What the loggers and checkpoints read from a module whose hparams() returns the struct.
+  struct Module {
+    ArgsNetHparams hp;
+    const ArgsNetHparams& hparams() const { return hp; }
+  };
+  static_assert(kiln::detail::has_hparams<Module>);
+  CHECK(kiln::detail::hparams_of(Module{h}) == kiln::to_hparams(h));
 }
