@@ -21,6 +21,7 @@
 #include <kiln/cli/arguments.hpp>
 #include <kiln/cli/schema.hpp>
 #include <kiln/core/config.hpp>
+#include <kiln/core/diagnostics.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
 #include <kiln/core/hparams.hpp>
@@ -52,7 +53,10 @@ struct Strategies {};
 /// `static constexpr std::string_view cli_name = "...";` or a specialization of this.
 template <class Tag>
 struct policy_name {
-  static constexpr std::string_view value = Tag::cli_name;
+  static constexpr std::string_view value = [] {
+    if constexpr (requires { std::string_view(Tag::cli_name); }) return std::string_view(Tag::cli_name);
+    else return std::string_view();
+  }();
 };
 template <> struct policy_name<FP32> { static constexpr std::string_view value = "32-true"; };
 template <> struct policy_name<FP64> { static constexpr std::string_view value = "64-true"; };
@@ -183,6 +187,11 @@ inline constexpr bool is_callbacks = false;
 template <class... Cs>
 inline constexpr bool is_callbacks<Callbacks<Cs...>> = true;
 
+template <template <class...> class List, class... Tags>
+constexpr bool all_named(List<Tags...>) {
+  return (!policy_name<Tags>::value.empty() && ...);
+}
+
 template <class Module, class P, class S, class Policies>
 struct trainer_for;
 template <class Module, class P, class S, class... Ps>
@@ -221,6 +230,11 @@ struct Settings {
 /// nothing.
 template <class Module, class Data, class... Options>
 class LightningCLI {
+  static constexpr bool module_buildable = detail::built_from_hparams<Module> || std::default_initializable<Module>;
+  static_assert(module_buildable, KILN_ERR_CLI_CANNOT_BUILD("module", "Module"));
+  static constexpr bool data_buildable = detail::built_from_hparams<Data> || std::default_initializable<Data>;
+  static_assert(data_buildable, KILN_ERR_CLI_CANNOT_BUILD("data module", "Data"));
+
   template <template <class...> class Tmpl, class Default>
   struct pick {
     template <class T>
@@ -245,6 +259,8 @@ class LightningCLI {
       std::declval<std::conditional_t<(detail::is_callbacks<Options> || ...), std::tuple<>, std::tuple<Callbacks<SaveConfig>>>>()));
   template <class P, class S>
   using trainer_type = typename detail::trainer_for<Module, P, S, policies>::type;
+  static constexpr bool policies_named = detail::all_named(precisions{}) && detail::all_named(strategies{});
+  static_assert(policies_named, KILN_ERR_CLI_POLICY_NAME);
   using module_hparams = typename detail::hparams_type<Module>::type;
   using data_hparams = typename detail::hparams_type<Data>::type;
 
@@ -262,6 +278,46 @@ class LightningCLI {
   /// Trainer's constructor takes them) are copied into the Trainer.
   template <class Run, class... Handlers>
   static int main(int argc, const char* const* argv, Settings settings, Run&& run, const Handlers&... handlers) {
+    if constexpr (module_buildable && data_buildable && policies_named)
+      return run_program(argc, argv, std::move(settings), run, handlers...);
+    else
+      return 2;  // a static_assert above said what is wrong: one mistake, one error
+  }
+
+  /// The default program: the subcommand on the module and data module.
+  template <class T>
+  static int run_subcommand(T& trainer, Module& model, Data& data, Subcommand sub) {
+    switch (sub) {
+      case Subcommand::fit:
+        trainer.fit(model, data);
+        return 0;
+      case Subcommand::validate:
+        if constexpr (requires { &Module::validation_step; }) {
+          trainer.validate(model, data);
+          return 0;
+        }
+        break;
+      case Subcommand::test:
+        if constexpr (requires { &Module::test_step; }) {
+          trainer.test(model, data);
+          return 0;
+        }
+        break;
+      case Subcommand::predict:
+        if constexpr (requires { &Module::predict_step; }) {
+          const auto outputs = trainer.predict(model, data);
+          std::printf("predicted %zu batches\n", outputs.size());
+          return 0;
+        }
+        break;
+    }
+    std::fprintf(stderr, "%s\n", no_step_message(sub).c_str());
+    return 2;
+  }
+
+ private:
+  template <class Run, class... Handlers>
+  static int run_program(int argc, const char* const* argv, Settings settings, Run& run, const Handlers&... handlers) {
     TrainerConfig config = settings.trainer_defaults;
     SeedEverything seed = settings.seed_everything_default;
     std::string precision{name_at<0>(precisions{})};
@@ -336,38 +392,7 @@ class LightningCLI {
     });
   }
 
-  /// The default program: the subcommand on the module and data module.
-  template <class T>
-  static int run_subcommand(T& trainer, Module& model, Data& data, Subcommand sub) {
-    switch (sub) {
-      case Subcommand::fit:
-        trainer.fit(model, data);
-        return 0;
-      case Subcommand::validate:
-        if constexpr (requires { &Module::validation_step; }) {
-          trainer.validate(model, data);
-          return 0;
-        }
-        break;
-      case Subcommand::test:
-        if constexpr (requires { &Module::test_step; }) {
-          trainer.test(model, data);
-          return 0;
-        }
-        break;
-      case Subcommand::predict:
-        if constexpr (requires { &Module::predict_step; }) {
-          const auto outputs = trainer.predict(model, data);
-          std::printf("predicted %zu batches\n", outputs.size());
-          return 0;
-        }
-        break;
-    }
-    std::fprintf(stderr, "%s\n", no_step_message(sub).c_str());
-    return 2;
-  }
 
- private:
   static bool has_step(Subcommand sub) {
     switch (sub) {
       case Subcommand::validate: return requires { &Module::validation_step; };

@@ -156,3 +156,11 @@ constexpr std::size_t first_unmet(const bool (&met)[N]) {
 #define KILN_ERR_CALLBACK_HANDLES_NOTHING                                                        \
   "kiln: a type listed in Callbacks<...> handles no event, so kiln would never call it. Give it " \
   "`void on(const kiln::event::X&, auto& trainer)` for the events it needs."
+// kiln::cli::LightningCLI's requirements on what it builds and chooses.
+#define KILN_ERR_CLI_CANNOT_BUILD(what, type)                                                    \
+  "kiln: LightningCLI builds the " what " from the struct its hparams() returns (`" type "(hparams)`) " \
+  "or by default construction, and this " what " allows neither. Add a constructor from its "  \
+  "hyper-parameter struct (or a default constructor)."
+#define KILN_ERR_CLI_POLICY_NAME                                                                 \
+  "kiln: a precision or strategy listed in Precisions<...> or Strategies<...> has no name for "  \
+  "the command line. Give its tag `static constexpr std::string_view cli_name = \"...\";`."
