@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/cli/arguments.hpp — a command line (subcommand, --config files, --key value flags) applied to a Schema in order.
 #pragma once
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -113,6 +114,11 @@ inline Invocation parse_arguments(int argc, const char* const* argv, const Schem
     }
     parsed.push_back(p);
   }
+  if (argc >= 2 && std::string_view(argv[1]) != "-h" && std::string_view(argv[1]) != "--help" &&
+      std::find(subcommands().begin(), subcommands().end(), argv[1]) == subcommands().end())
+    throw Error(fmt::format("kiln: command line: \"{}\" is no subcommand; start with fit, validate, test or predict",
+                            argv[1]));
+  if (argc < 2) throw Error("kiln: command line: give a subcommand (fit, validate, test or predict), then options; --help lists them");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

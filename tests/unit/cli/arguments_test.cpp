@@ -211,7 +211,11 @@ TEST_CASE("cli: bad input is one sentence naming the key, and nothing is applied
     CHECK(error_of(run, {"fit", "--config", dir}) == "kiln: config file " + dir + " is not a regular file");
   }
   SECTION("no subcommand, or a stray argument") {
-    CHECK_THAT(error_of(run, {}), Contains("kiln: command line: A subcommand is required"));
+    CHECK(error_of(run, {}) == "kiln: command line: give a subcommand (fit, validate, test or predict), then options; --help lists them");
+    CHECK(error_of(run, {"train", "--trainer.max_epochs", "3"}) ==
+          "kiln: command line: \"train\" is no subcommand; start with fit, validate, test or predict");
+    CHECK(error_of(run, {"--trainer.max_epochs", "3"}) ==
+          "kiln: command line: \"--trainer.max_epochs\" is no subcommand; start with fit, validate, test or predict");
     CHECK(error_of(run, {"fit", "stray"}) == "kiln: command line: unexpected argument \"stray\"; options are --<key> <value>");
   }
 }
