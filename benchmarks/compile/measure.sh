@@ -163,6 +163,7 @@ time_once() {
   rm -f "$scratch/out.o"
   eval "$list+=(\"$(tail -n1 "$scratch/time")\")"
 }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # Median wall seconds of compiling $1 (more flags after it), `runs` times.
 time_tu() {
@@ -195,7 +196,6 @@ for v in torch example separate src raw engine; do
   eval "echo \"  $v: \${t_$v[*]} s\"" >&2
   eval "${v}_s=\$(median \"\${t_$v[@]}\")"
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 echo "torch_only=${torch_s}s 01_minimal_fit=${example_s}s 01_minimal_fit_separate=${separate_s}s kiln_src=${src_s}s" \
      "raw_01_minimal_fit=${raw_s}s 06_engine_only=${engine_s}s (medians of $runs)"
 echo "RESULT compile header_only_vs_twin=$(ratio "$example_s" "$raw_s") separate_vs_twin=$(ratio "$separate_s" "$raw_s")"
