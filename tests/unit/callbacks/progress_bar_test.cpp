@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/unit/callbacks/progress_bar_test.cpp — ProgressBar's bytes on a terminal, a pseudo-terminal, a pipe and a file.
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +19,7 @@
 #include <kiln/callbacks/progress_bar.hpp>
 #include <kiln/trainer.hpp>
 
+#include "../shell.hpp"
 #include "progress_bar_fixture.hpp"
 
 namespace {
@@ -67,16 +67,7 @@ std::size_t count(const std::string& s, const std::string& what) {
   return n;
 }
 
-// Runs `command` through the shell; returns its stdout and exit status.
-std::pair<std::string, int> run(const std::string& command) {
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  std::string out;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-  const int status = ::pclose(pipe);
-  return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
-}
+using kiln_test::run_shell;
 
 }  // namespace
 
@@ -248,20 +239,20 @@ TEST_CASE("ProgressBar on stderr redraws on a pseudo-terminal and prints plain l
   SECTION("pseudo-terminal (util-linux script)") {
     // script copies what the child writes to the pty to its stdout; the pty turns '\n' into
     // "\r\n", so '\r' alone proves nothing and the redraw is checked as "\rEpoch".
-    auto [bytes, status] = run("script -qfec '" + exe + "' /dev/null </dev/null");
+    auto [bytes, status] = run_shell("script -qfec '" + exe + "' /dev/null </dev/null");
     REQUIRE(status == 0);
     CHECK_THAT(bytes, Contains("\x1b[K") && Contains("\rEpoch 0: 3/10 [") && Contains("\rEpoch 1: 10/10 ["));
     CHECK_THAT(bytes, Contains("\rValidation: 5/5 [") && Contains("\r\x1b[K\rEpoch 1: 10/10 ["));
   }
   SECTION("a 40-column pseudo-terminal: lines are cut to 39 columns, so they never wrap") {
-    auto [bytes, status] = run("script -qfec \"stty cols 40 && '" + exe + "'\" /dev/null </dev/null");
+    auto [bytes, status] = run_shell("script -qfec \"stty cols 40 && '" + exe + "'\" /dev/null </dev/null");
     REQUIRE(status == 0);
     REQUIRE(count(bytes, "\x1b[K") > 20);
     for (std::size_t end = bytes.find("\x1b[K"); end != std::string::npos; end = bytes.find("\x1b[K", end + 1))
       CHECK(end - bytes.rfind('\r', end) - 1 <= 39);
   }
   SECTION("pipe") {
-    auto [bytes, status] = run("'" + exe + "' 2>&1");
+    auto [bytes, status] = run_shell("'" + exe + "' 2>&1");
     REQUIRE(status == 0);
     CHECK(bytes.find('\r') == std::string::npos);
     CHECK(bytes.find('\x1b') == std::string::npos);

@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/unit/cli/lightning_cli_test.cpp — LightningCLI as a program: the run it starts, the config it saves, that
 // config repeating the run exactly, and bad input stopping it before anything runs (cli_probe_main.cpp).
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 #include <yaml-cpp/yaml.h>
+
+#include "../shell.hpp"
 
 namespace {
 
@@ -27,17 +26,12 @@ struct Result {
 /// Runs the probe with `args` (shell words); returns its stdout, stderr and exit status.
 Result probe(const std::string& args) {
   const auto err_file = fs::temp_directory_path() / "kiln_cli_probe_stderr.txt";
-  const std::string command = std::string("'") + KILN_CLI_PROBE_EXE + "' " + args + " 2>'" + err_file.string() + "'";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  std::string out;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-  const int status = ::pclose(pipe);
+  auto [out, status] =
+      kiln_test::run_shell(std::string("'") + KILN_CLI_PROBE_EXE + "' " + args + " 2>'" + err_file.string() + "'");
   std::ifstream in(err_file);
   std::stringstream err;
   err << in.rdbuf();
-  return {out, err.str(), WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+  return {out, err.str(), status};
 }
 
 /// The probe's "log_dir: <path>" line.
