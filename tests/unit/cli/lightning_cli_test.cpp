@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/unit/cli/lightning_cli_test.cpp — LightningCLI as a program: the run it starts, the config it saves, that
 // config repeating the run exactly, and bad input stopping it before anything runs (cli_probe_main.cpp).
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -25,12 +27,16 @@ struct Result {
 
 /// Runs the probe with `args` (shell words); returns its stdout, stderr and exit status.
 Result probe(const std::string& args) {
-  const auto err_file = fs::temp_directory_path() / "kiln_cli_probe_stderr.txt";
+  // A file of this process's own: ctest runs the test cases as parallel processes.
+  static int calls = 0;
+  const auto err_file =
+      fs::temp_directory_path() / ("kiln_cli_probe_stderr_" + std::to_string(::getpid()) + "_" + std::to_string(++calls) + ".txt");
   auto [out, status] =
       kiln_test::run_shell(std::string("'") + KILN_CLI_PROBE_EXE + "' " + args + " 2>'" + err_file.string() + "'");
   std::ifstream in(err_file);
   std::stringstream err;
   err << in.rdbuf();
+  fs::remove(err_file);
   return {out, err.str(), status};
 }
 
