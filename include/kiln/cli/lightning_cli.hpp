@@ -292,19 +292,19 @@ class LightningCLI {
         trainer.fit(model, data);
         return 0;
       case Subcommand::validate:
-        if constexpr (requires { &Module::validation_step; }) {
+        if constexpr (declares_step<Subcommand::validate>) {
           trainer.validate(model, data);
           return 0;
         }
         break;
       case Subcommand::test:
-        if constexpr (requires { &Module::test_step; }) {
+        if constexpr (declares_step<Subcommand::test>) {
           trainer.test(model, data);
           return 0;
         }
         break;
       case Subcommand::predict:
-        if constexpr (requires { &Module::predict_step; }) {
+        if constexpr (declares_step<Subcommand::predict>) {
           const auto outputs = trainer.predict(model, data);
           std::printf("predicted %zu batches\n", outputs.size());
           return 0;
@@ -393,11 +393,18 @@ class LightningCLI {
   }
 
 
+  /// Whether the module has the step the subcommand runs (kiln's member probes: a step that
+  /// exists but cannot be called is then the Trainer's compile error naming it).
+  template <Subcommand S>
+  static constexpr bool declares_step = S == Subcommand::fit ||
+                                        (S == Subcommand::validate && kiln::detail::declares_validation_step<Module>) ||
+                                        (S == Subcommand::test && kiln::detail::declares_test_step<Module>) ||
+                                        (S == Subcommand::predict && kiln::detail::declares_predict_step<Module>);
   static bool has_step(Subcommand sub) {
     switch (sub) {
-      case Subcommand::validate: return requires { &Module::validation_step; };
-      case Subcommand::test: return requires { &Module::test_step; };
-      case Subcommand::predict: return requires { &Module::predict_step; };
+      case Subcommand::validate: return declares_step<Subcommand::validate>;
+      case Subcommand::test: return declares_step<Subcommand::test>;
+      case Subcommand::predict: return declares_step<Subcommand::predict>;
       default: return true;
     }
   }
