@@ -21,6 +21,7 @@ run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer-build)
 run(${WORK_DIR}/consumer-build/consumer)
 run(${WORK_DIR}/consumer-build/consumer_separate)
 run(${WORK_DIR}/consumer-build/consumer_cli)
+run(${WORK_DIR}/consumer-build/consumer_interop)
 
 # add_subdirectory: kiln's own tests/examples stay off because it is not the top-level project.
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package/subdirectory -B ${WORK_DIR}/subdirectory-build

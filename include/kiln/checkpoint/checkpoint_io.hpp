@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <set>
 #include <string>
@@ -63,9 +64,18 @@ struct CheckpointTrailer {
   }
 };
 
-/// Writes `archive` to `path` so no reader ever sees a torn file: a temporary file in the same
-/// folder, fsync, rename, fsync of the folder. On any failure the temporary file is removed,
-/// an existing file at `path` is left as it was, and the Error names the file.
+/// Receives the bytes of a file being written, in order.
+using ByteSink = std::function<void(const void* data, std::size_t n)>;
+
+/// Writes the bytes `produce` hands to its sink to `path` so no reader ever sees a torn file: a
+/// temporary file in the same folder, fsync, rename, fsync of the folder. On any failure (or an
+/// exception from `produce`) the temporary file is removed, an existing file at `path` is left as
+/// it was, and the Error names the file as "<what> <path>". With `trailer`, kiln's
+/// CheckpointTrailer follows the bytes.
+KILN_DECL void write_file_atomically(const std::filesystem::path& path, const std::function<void(const ByteSink&)>& produce,
+                                     bool trailer, const char* what);
+
+/// A kiln checkpoint archive, written atomically and followed by its trailer.
 KILN_DECL void write_atomically(torch::serialize::OutputArchive& archive, const std::filesystem::path& path);
 
 /// Opens a checkpoint; a missing, truncated, damaged or foreign file is an Error naming it,
@@ -78,9 +88,18 @@ KILN_DECL std::string shape(const at::Tensor& t);
 /// Every parameter and buffer of `m` under its full name ("features.0.weight").
 KILN_DECL void save_module_state(torch::nn::Module& m, torch::serialize::OutputArchive& out);
 
-/// Copies the tensors of `in` into `m`'s parameters and buffers by name (keeping each one's
-/// dtype and device). With `strict`, any missing, unexpected or mis-shaped name is an Error
-/// listing them all, and nothing is copied; without, what matches is copied and the rest reported.
+/// Copies tensors into `m`'s parameters and buffers by name (keeping each one's dtype and
+/// device): `keys` are the names the file holds, `read(name)` returns one. With `strict`, any
+/// missing, unexpected or mis-shaped name is an Error listing them all that starts
+/// "kiln: <noun> <file> does not fit the module", and nothing is copied; without, what matches
+/// is copied and the rest reported (a shape mismatch is an Error too with `shapes_must_match`,
+/// as in Python's load_state_dict).
+KILN_DECL LoadReport load_named_tensors(torch::nn::Module& m, const std::vector<std::string>& keys,
+                                        const std::function<at::Tensor(const std::string&)>& read, bool strict,
+                                        const char* noun, const std::filesystem::path& file,
+                                        bool shapes_must_match = false);
+
+/// load_named_tensors from a checkpoint's archive.
 KILN_DECL LoadReport load_module_state(torch::nn::Module& m, torch::serialize::InputArchive& in, bool strict,
                                        const std::filesystem::path& file);
 
@@ -110,15 +129,16 @@ KILN_DECL std::string LoadReport::describe() const {
 
 namespace detail {
 
-KILN_DECL void write_atomically(torch::serialize::OutputArchive& archive, const std::filesystem::path& path) {
+KILN_DECL void write_file_atomically(const std::filesystem::path& path, const std::function<void(const ByteSink&)>& produce,
+                                     bool with_trailer, const char* what) {
   std::error_code ec;
   const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
   std::filesystem::create_directories(dir, ec);
-  if (ec) throw Error(fmt::format("kiln: cannot create checkpoint folder {}: {}", dir.string(), ec.message()));
+  if (ec) throw Error(fmt::format("kiln: cannot create {} folder {}: {}", what, dir.string(), ec.message()));
   const auto tmp = dir / (path.filename().string() + ".tmp");
   auto fail = [&](const std::string& why) {
     std::filesystem::remove(tmp, ec);
-    throw Error(fmt::format("kiln: cannot write checkpoint {}: {}", path.string(), why));
+    throw Error(fmt::format("kiln: cannot write {} {}: {}", what, path.string(), why));
   };
   // Bytes go through our own write(2) calls: LibTorch's file writer throws from its destructor
   // when the disk is full, which ends the process (std::terminate) instead of reporting it.
@@ -139,17 +159,18 @@ KILN_DECL void write_atomically(torch::serialize::OutputArchive& archive, const 
   };
   CheckpointTrailer trailer;
   try {
-    archive.save_to([&](const void* data, std::size_t n) -> std::size_t {
+    produce([&](const void* data, std::size_t n) {
       trailer.add(data, n);
       write_all(data, n);
-      return n;  // a short count would make LibTorch throw from a destructor; the error is reported below
     });
   } catch (const std::exception& e) {
     ::close(fd);
     fail(e.what());
   }
-  const auto tail = trailer.bytes();
-  write_all(tail.data(), tail.size());
+  if (with_trailer) {
+    const auto tail = trailer.bytes();
+    write_all(tail.data(), tail.size());
+  }
   if (err == 0 && ::fsync(fd) != 0) err = errno;
   if (::close(fd) != 0 && err == 0) err = errno;
   if (err != 0) fail(std::strerror(err));
@@ -163,6 +184,15 @@ KILN_DECL void write_atomically(torch::serialize::OutputArchive& archive, const 
   std::filesystem::rename(tmp, path, ec);
   if (ec) fail("rename from " + tmp.string() + ": " + ec.message());
   sync(dir, O_RDONLY | O_DIRECTORY);  // the rename itself durable; best effort
+}
+
+KILN_DECL void write_atomically(torch::serialize::OutputArchive& archive, const std::filesystem::path& path) {
+  write_file_atomically(path, [&](const ByteSink& sink) {
+    archive.save_to([&](const void* data, std::size_t n) -> std::size_t {
+      sink(data, n);
+      return n;  // a short count would make LibTorch throw from a destructor; write errors are reported after
+    });
+  }, /*trailer=*/true, "checkpoint");
 }
 
 KILN_DECL void read_archive(torch::serialize::InputArchive& archive, const std::filesystem::path& path,
@@ -207,32 +237,46 @@ KILN_DECL void save_module_state(torch::nn::Module& m, torch::serialize::OutputA
   for (const auto& b : m.named_buffers(/*recurse=*/true)) out.write(b.key(), b.value(), /*is_buffer=*/true);
 }
 
-KILN_DECL LoadReport load_module_state(torch::nn::Module& m, torch::serialize::InputArchive& in, bool strict,
-                                       const std::filesystem::path& file) {
+KILN_DECL LoadReport load_named_tensors(torch::nn::Module& m, const std::vector<std::string>& keys,
+                                        const std::function<at::Tensor(const std::string&)>& read, bool strict,
+                                        const char* noun, const std::filesystem::path& file,
+                                        bool shapes_must_match) {
   LoadReport report;
   std::vector<std::pair<at::Tensor, at::Tensor>> copies;  // (destination, source)
   std::set<std::string> seen;
-  const auto keys = in.keys();
   const std::set<std::string> present(keys.begin(), keys.end());
   auto visit = [&](const std::string& name, const at::Tensor& dst) {
     seen.insert(name);
     if (!present.count(name)) return report.missing.push_back(name);
-    at::Tensor src;
-    in.read(name, src);
+    const at::Tensor src = read(name);
     if (src.sizes() != dst.sizes())
-      return report.shape_mismatch.push_back(fmt::format("{}: checkpoint {}, module {}", name, shape(src), shape(dst)));
+      return report.shape_mismatch.push_back(fmt::format("{}: {} {}, module {}", name, noun, shape(src), shape(dst)));
     copies.emplace_back(dst, src);
   };
   for (const auto& p : m.named_parameters(true)) visit(p.key(), p.value());
   for (const auto& b : m.named_buffers(true)) visit(b.key(), b.value());
   for (const auto& k : keys)
     if (!seen.count(k)) report.unexpected.push_back(k);
-  if (strict && !report.clean())
-    throw Error(fmt::format("kiln: checkpoint {} does not fit the module: {} (load with strict=false to load "
-                            "what matches)", file.string(), report.describe()));
+  const bool names_differ = !report.missing.empty() || !report.unexpected.empty();
+  if ((strict && !report.clean()) || (shapes_must_match && !report.shape_mismatch.empty()))
+    throw Error(fmt::format("kiln: {} {} does not fit the module: {}{}", noun, file.string(), report.describe(),
+                            strict && (names_differ || !shapes_must_match)
+                                ? " (load with strict=false to load what matches)" : ""));
   torch::NoGradGuard no_grad;
   for (auto& [dst, src] : copies) dst.copy_(src);
   return report;
+}
+
+KILN_DECL LoadReport load_module_state(torch::nn::Module& m, torch::serialize::InputArchive& in, bool strict,
+                                       const std::filesystem::path& file) {
+  return load_named_tensors(
+      m, in.keys(),
+      [&](const std::string& name) {
+        at::Tensor t;
+        in.read(name, t);
+        return t;
+      },
+      strict, "checkpoint", file);
 }
 
 }  // namespace detail
