@@ -2,6 +2,7 @@
 // kiln/callbacks.hpp — all callbacks.
 #pragma once
 #include <kiln/callbacks/early_stopping.hpp>
+#include <kiln/callbacks/ema.hpp>
 #include <kiln/callbacks/filters.hpp>
 #include <kiln/callbacks/grad_accumulation_scheduler.hpp>
 #include <kiln/callbacks/lambda_callback.hpp>

@@ -10,6 +10,7 @@
 
 #include <kiln/checkpoint/checkpoint_io.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/core/tensor_dict.hpp>
 #include <kiln/interop/safetensors.hpp>
 #include <kiln/interop/torch_file.hpp>
 
@@ -30,18 +31,6 @@ struct LoadStateDictOptions {
   bool strict = true;
   WeightsFormat format = WeightsFormat::by_extension;
 };
-
-/// Python's `module.state_dict()`: every parameter and buffer under its dotted name
-/// ("features.0.weight", "bn.running_mean", "bn.num_batches_tracked"), in Python's order (a
-/// module's own parameters, then its own buffers, then each child's, depth first), detached.
-inline TensorDict state_dict(const torch::nn::Module& m, const std::string& prefix = "") {
-  TensorDict out;
-  for (const auto& p : m.named_parameters(/*recurse=*/false)) out.insert(prefix + p.key(), p.value().detach());
-  for (const auto& b : m.named_buffers(/*recurse=*/false)) out.insert(prefix + b.key(), b.value().detach());
-  for (const auto& c : m.named_children())
-    for (auto& item : state_dict(*c.value(), prefix + c.key() + ".")) out.insert(item.key(), std::move(item.value()));
-  return out;
-}
 
 namespace detail {
 inline bool is_safetensors(const std::filesystem::path& path, WeightsFormat f) {

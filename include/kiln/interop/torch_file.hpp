@@ -9,16 +9,13 @@
 #include <caffe2/serialize/inline_container.h>
 #include <fmt/format.h>
 #include <torch/csrc/jit/serialization/pickler.h>
-#include <torch/ordered_dict.h>
 
 #include <kiln/checkpoint/checkpoint_io.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/core/tensor_dict.hpp>
 #include <kiln/interop/detail/unpickler.hpp>
 
 namespace kiln {
-
-/// Named tensors in order, as Module::named_parameters() returns them and Python's state_dict() holds them.
-using TensorDict = torch::OrderedDict<std::string, at::Tensor>;
 
 /// Writes `tensors` as torch.save writes a dict: a zip archive with the pickle and one record per
 /// storage. Python's `torch.load(path)` returns a `dict[str, Tensor]` (weights_only, its default,

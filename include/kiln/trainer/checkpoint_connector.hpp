@@ -37,6 +37,15 @@ class CheckpointConnector {
       hub_.refresh_live();
       auto parts = parts_of(*m);
       if constexpr (detail::has_hparams<Module>) parts.hparams = detail::hparams_of(*m);
+      // A callback may put other weights into the module while it is written (EMA: the average),
+      // and must get them back out even when the write fails.
+      each_callback([](auto& c) { if constexpr (requires { c.begin_checkpoint_write(); }) c.begin_checkpoint_write(); });
+      struct End {
+        CheckpointConnector& self;
+        ~End() {
+          self.each_callback([](auto& c) { if constexpr (requires { c.end_checkpoint_write(); }) c.end_checkpoint_write(); });
+        }
+      } end{*this};
       TrainerCheckpoint::save(parts, path);
     }
     strategy_.barrier();
@@ -94,6 +103,11 @@ class CheckpointConnector {
   }
 
  private:
+  template <class F>
+  void each_callback(F f) {
+    std::apply([&](auto&... c) { (f(c), ...); }, callbacks_);
+  }
+
   template <class Module>
   CheckpointParts parts_of(Module& m) {
     using torch::serialize::InputArchive;

@@ -10,7 +10,9 @@ namespace kiln {
 ///
 /// *Requires*: a movable object type. Nothing else: a callback handles the events it has
 /// `void on(const kiln::event::X&, auto& trainer)` overloads for; every other event costs nothing.
-/// *Optional*: `state_key()`, `state_dict()`, `load_state_dict()` (saved in checkpoints).
+/// *Optional*: `state_key()`, `state_dict()`, `load_state_dict()` (saved in checkpoints);
+/// `begin_checkpoint_write()` and `end_checkpoint_write()`, called around every checkpoint the
+/// Trainer writes (on the rank that writes), e.g. to put other weights in the module meanwhile.
 /// *Models*: kiln::ProgressBar, kiln::Every<H>, kiln::Once<H>.
 template <class C>
 concept Callback = std::is_object_v<C> && std::move_constructible<C> && !std::is_const_v<C>;
