@@ -42,7 +42,7 @@ TEST_CASE("save_torch_file and load_torch_file round-trip every dtype, 0-d, empt
   CHECK_FALSE(std::filesystem::exists(path.string() + ".tmp"));
 }
 
-TEST_CASE("a hand-made torch.save pickle loads; views reaching past their storage do not", "[interop][torch_file]") {
+TEST_CASE("a hand-made torch.save pickle loads, and views reaching past their storage do not", "[interop][torch_file]") {
   const auto path = interop_file("hand.pt");
   write_archive(path, tensor_dict_pickle(3, 2), {{"data/0", floats({1.5f, -2.f, 7.f})}});
   const auto d = kiln::load_torch_file(path);
