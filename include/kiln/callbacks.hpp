@@ -10,5 +10,6 @@
 #include <kiln/callbacks/model_checkpoint.hpp>
 #include <kiln/callbacks/model_summary.hpp>
 #include <kiln/callbacks/progress_bar.hpp>
+#include <kiln/callbacks/stochastic_weight_averaging.hpp>
 #include <kiln/callbacks/terminate_on_nan.hpp>
 #include <kiln/callbacks/timer.hpp>

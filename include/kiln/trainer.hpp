@@ -128,6 +128,13 @@ class Trainer {
   }
   /// Where checkpoints go: the listed ModelCheckpoint's folder, else <log_dir()>/checkpoints.
   std::filesystem::path checkpoint_dir() { return checkpoints_.dir(*this); }
+  /// Runs training_step once over the running fit's training data (limit_train_batches
+  /// applies), without gradients, backward or optimizer steps, logging nothing: for callbacks
+  /// that recompute batch-norm statistics (StochasticWeightAveraging). Only during fit().
+  void forward_over_train_data() {
+    if (!session_.train_forward) throw Error("kiln: forward_over_train_data() runs only during fit()");
+    session_.train_forward();
+  }
 
   /// The module being fitted, validated, tested or run (Lightning's trainer.lightning_module);
   /// nullptr outside those calls. Callbacks that save or inspect weights use it.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <torch/utils.h>
 
 #include <kiln/core/batch_size.hpp>
 #include <kiln/core/concepts/data_source.hpp>
@@ -58,9 +59,13 @@ class FitLoop {
 
     m_.train();
     c_.session.live_logs = &logs_;
+    c_.session.train_forward = [&] { forward_pass(range, limit); };
     struct Unhook {
       Session& s;
-      ~Unhook() { s.live_logs = nullptr; }
+      ~Unhook() {
+        s.live_logs = nullptr;
+        s.train_forward = nullptr;
+      }
     } unhook{c_.session};
     emit(event::fit_start{});
     sanity_check();
@@ -106,6 +111,29 @@ class FitLoop {
  private:
   template <class Event>
   void emit(const Event& e) { c_.emit(e, &m_, &ctx_); }
+
+  /// Trainer::forward_over_train_data: training_step over the data with a progress and a log
+  /// buffer of its own, so the fit's are untouched.
+  template <class Range>
+  void forward_pass(Range& range, std::int64_t limit) {
+    if constexpr (!automatic) {
+      throw Error("kiln: forward_over_train_data() needs automatic optimization: with manual optimization "
+                  "training_step steps the optimizers itself");
+    } else {
+      torch::NoGradGuard no_grad;
+      State scratch;
+      LogBuffer logs;
+      StepContext ctx(c_.wiring(scratch, Stage::fit, logs));
+      begin_epoch(scratch);
+      for_each_batch(range, scratch, limit, 0, [&](auto& raw) {
+        c_.with_batch(raw, [&](auto& batch) {
+          ctx.set_batch_size(batch_size_of(batch));
+          [[maybe_unused]] auto guard = c_.precision.autocast();
+          return m_.training_step(batch, ctx);
+        });
+      });
+    }
+  }
 
   void sanity_check() {
     if constexpr (has_val) {

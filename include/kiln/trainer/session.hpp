@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/trainer/session.hpp — the state of a running fit that the loops may change, in one place.
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@ struct Session {
   LogBuffer* live_logs = nullptr;               ///< the running fit's training logs, read lazily
   const State* evaluation_state = nullptr;      ///< the running evaluation pass's progress
   bool epoch_end_reached = false;               ///< plain names hold epoch values until the next epoch starts
+  std::function<void()> train_forward;          ///< the running fit's training_step over its data, no gradients
 
   /// The start of a fit: its optimizers, progress at the current epoch, no stop asked.
   void begin_fit(std::vector<OptimizerConfig> opts) {

@@ -58,7 +58,7 @@ struct StepRecorder {
 
 using EmaTrainer = kiln::Trainer<BnRegressor, kiln::Loggers<>, kiln::Callbacks<StepRecorder, kiln::EMA>>;
 
-kiln::TrainerConfig config(std::int64_t epochs, std::int64_t accumulate = 1) {
+kiln::TrainerConfig ema_config(std::int64_t epochs, std::int64_t accumulate = 1) {
   return {.max_epochs = epochs, .num_sanity_val_steps = 0, .accumulate_grad_batches = accumulate,
           .default_root_dir = fs::temp_directory_path() / "kiln_ema_test", .enable_progress_bar = false};
 }
@@ -104,7 +104,7 @@ struct SaveAt {
   }
 };
 
-bool close(const torch::Tensor& a, const torch::Tensor& b) {
+bool near_enough(const torch::Tensor& a, const torch::Tensor& b) {
   return torch::allclose(a.to(torch::kDouble), b.to(torch::kDouble), 1e-6, 1e-7);
 }
 
@@ -116,7 +116,7 @@ TEST_CASE("EMA equals the average computed by hand from the weights after each s
     for (const std::int64_t accumulate : {1, 2}) {
       INFO("warmup " << warmup << ", accumulate_grad_batches " << accumulate);
       BnRegressor m;
-      EmaTrainer t(config(2, accumulate), StepRecorder{},
+      EmaTrainer t(ema_config(2, accumulate), StepRecorder{},
                    kiln::EMA({.decay = 0.8, .update_every_n_steps = 2, .update_starting_at_step = 3, .warmup = warmup}));
       t.fit(m, data);
       const auto& ema = t.callback<kiln::EMA>();
@@ -127,7 +127,7 @@ TEST_CASE("EMA equals the average computed by hand from the weights after each s
       CHECK(ema.averaged().keys() ==
             std::vector<std::string>{"fc.weight", "fc.bias", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"});
       const auto want = by_hand(steps, ema, 2, 3);
-      for (const auto& item : ema.averaged()) CHECK(close(item.value(), want.at(item.key())));
+      for (const auto& item : ema.averaged()) CHECK(near_enough(item.value(), want.at(item.key())));
       if (warmup) CHECK(ema.decay_at(1) == Approx(2.0 / 11));
       // The end of fit leaves the average in the module; num_batches_tracked is the module's own.
       CHECK(torch::equal(m.fc->weight, ema.averaged()["fc.weight"]));
@@ -141,7 +141,7 @@ TEST_CASE("validation inside fit runs on the average, and training goes on from 
   const auto data = kiln_test::linear_data(6, 8);
   BnRegressor m;
   kiln::Trainer<BnRegressor, kiln::Loggers<>, kiln::Callbacks<StepRecorder, AtEpochEnd, kiln::EMA>> t(
-      config(3), StepRecorder{}, AtEpochEnd{}, kiln::EMA({.decay = 0.5}));
+      ema_config(3), StepRecorder{}, AtEpochEnd{}, kiln::EMA({.decay = 0.5}));
   t.fit(m, data, data);
   const auto& seen = t.callback<AtEpochEnd>();
   REQUIRE(m.val_weight_sums.size() == 3);
@@ -163,7 +163,7 @@ TEST_CASE("an EMA checkpoint holds the average as the module's weights and resum
   const auto options = kiln::EMA::Options{.decay = 0.7, .update_every_n_steps = 2};
 
   BnRegressor whole;
-  EmaTrainer straight(config(4), StepRecorder{}, kiln::EMA(options));
+  EmaTrainer straight(ema_config(4), StepRecorder{}, kiln::EMA(options));
   straight.fit(whole, data);
 
   // A checkpoint written inside fit (after fit, the module holds the average for good).
@@ -189,7 +189,7 @@ TEST_CASE("an EMA checkpoint holds the average as the module's weights and resum
   CHECK(differ == 5);
 
   BnRegressor resumed;
-  EmaTrainer rest(config(4), StepRecorder{}, kiln::EMA(options));
+  EmaTrainer rest(ema_config(4), StepRecorder{}, kiln::EMA(options));
   rest.fit(resumed, data, {.ckpt_path = dir / "ema.pt"});
   for (const auto& item : kiln::state_dict(whole)) CHECK(torch::equal(item.value(), kiln::state_dict(resumed)[item.key()]));
   CHECK(rest.callback<kiln::EMA>().num_updates() == straight.callback<kiln::EMA>().num_updates());
