@@ -4,7 +4,9 @@
 // each of --repeats repeats: (a) a hand-written loop, (b) Trainer<Net, Loggers<>> with the
 // progress bar off, (c) (b) plus 20 callbacks that handle no batch event. All three must end
 // with bit-identical weights (else exit 1). Prints per-repeat steps/s and
-// `RESULT overhead trainer_vs_raw=<median b/a> callbacks_vs_raw=<median c/a>`.
+// `RESULT overhead trainer_vs_raw=<median b/a> callbacks_vs_raw=<median c/a>`; then (d) (b) with
+// Profiler<Simple> (every phase and handler timed), interleaved with (b) in the same way:
+// `RESULT overhead_profiler simple_vs_none=<median d/b>`.
 // `--only raw|trainer|callbacks` (or a|b|c) runs one way alone and prints a hash of its final
 // weights, so runs in separate processes (benchmarks/overhead_instructions.sh, under callgrind)
 // can still be checked to end with identical weights.
@@ -14,9 +16,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -132,11 +136,11 @@ Run run_raw(Net& init, const std::vector<Batch>& data, bool set_to_none) {
   return r;
 }
 
-/// (b) and (c): Trainer::fit over the same batches, one epoch.
-template <class... Policies>
-Run run_trainer(Net& init, std::vector<Batch>& data) {
+/// (b), (c) and (d): Trainer::fit over the same batches, one epoch.
+template <class... Policies, class... Args>
+Run run_trainer(Net& init, std::vector<Batch>& data, Args&&... args) {
   Run r{0, 0, clone_of(init)};
-  kiln::Trainer<Net, kiln::Loggers<>, Policies...> trainer(config());
+  kiln::Trainer<Net, kiln::Loggers<>, Policies...> trainer(config(), std::forward<Args>(args)...);
   const Timer timer;
   trainer.fit(*r.net, data);
   std::tie(r.seconds, r.cpu_seconds) = timer.stop();
@@ -145,7 +149,7 @@ Run run_trainer(Net& init, std::vector<Batch>& data) {
                  static_cast<long long>(trainer.state().global_step), data.size());
     std::exit(1);
   }
-  if constexpr (sizeof...(Policies) > 0) {
+  if constexpr ((std::is_same_v<Policies, TwentyIdle> || ...)) {
     // The callbacks are really there: each saw fit_start once.
     if (trainer.template callback<Idle<0>>().calls != 1 ||
         trainer.template callback<Idle<kCallbacks - 1>>().calls != 1) {
@@ -323,4 +327,22 @@ int main(int argc, char** argv) {
               median(callbacks_cpu));
   std::printf("RESULT overhead trainer_vs_raw=%.3f callbacks_vs_raw=%.3f\n", median(trainer_ratio),
               median(callbacks_ratio));
+  std::fflush(stdout);
+
+  // (d) against (b): the Simple profiler's cost, its table kept off stdout.
+  const kiln::Simple simple{.dirpath = std::filesystem::temp_directory_path() / "kiln_overhead_profiler", .print = false};
+  std::vector<double> profiler_ratio;
+  for (int r = 0; r < opt.repeats; ++r) {
+    Run plain, profiled;
+    for (int k = 0; k < 2; ++k) {
+      if ((k + r) % 2 == 0) plain = run_trainer<>(init, data);
+      else profiled = run_trainer<kiln::Profiler<kiln::Simple>>(init, data, simple);
+    }
+    require_identical(*plain.net, *profiled.net, "Trainer+Profiler<Simple>");
+    profiler_ratio.push_back(plain.seconds / profiled.seconds);
+    std::printf("repeat %d: trainer=%.1f trainer+simple profiler=%.1f steps/s (d/b=%.3f)\n", r + 1,
+                double(opt.steps) / plain.seconds, double(opt.steps) / profiled.seconds, profiler_ratio.back());
+    std::fflush(stdout);
+  }
+  std::printf("RESULT overhead_profiler simple_vs_none=%.3f\n", median(profiler_ratio));
 }

@@ -11,6 +11,7 @@
 #include <kiln/optim.hpp>
 #include <kiln/strategy.hpp>
 #include <kiln/precision.hpp>
+#include <kiln/profiler.hpp>
 #include <kiln/util.hpp>
 #include <kiln/engine.hpp>
 #include <kiln/trainer.hpp>

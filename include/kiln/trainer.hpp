@@ -21,6 +21,7 @@
 #include <kiln/loops/evaluation_loop.hpp>
 #include <kiln/loops/fit_loop.hpp>
 #include <kiln/loops/loop_context.hpp>
+#include <kiln/profiler/pass_through.hpp>
 #include <kiln/trainer/checkpoint_connector.hpp>
 #include <kiln/trainer/data_connector.hpp>
 #include <kiln/trainer/handler_checks.hpp>
@@ -37,7 +38,7 @@ namespace kiln {
 /// Trains, validates, tests and predicts with a module. Policies come in any order:
 /// `Trainer<Net, Precision<FP32>, Callbacks<A, B>, Loggers<CsvLogger>, Strategy<SingleDevice>>`;
 /// missing ones default to Strategy<SingleDevice>, Precision<FP32>, Callbacks<> (plus a
-/// ProgressBar) and Loggers<CsvLogger>. kiln/core/events.hpp gives the order of events.
+/// ProgressBar), Loggers<CsvLogger> and no profiler. kiln/core/events.hpp gives the order of events.
 template <class Module, class... Policies>
 class Trainer {
   using P = detail::PolicySet<Module, Policies...>;  // every compile-time check of the list
@@ -51,6 +52,8 @@ class Trainer {
   using loggers_type = typename P::loggers_type;
   using strategy_type = typename P::strategy_type;
   using precision_type = typename P::precision_type;
+  using profiler_tag = typename P::profiler_tag;
+  using profiler_type = typename P::profiler_type;
 
   Trainer() : Trainer(TrainerConfig{}) {}
 
@@ -61,7 +64,8 @@ class Trainer {
       : config_(std::move(config)),
         handlers_(std::forward<Handlers>(handlers)...),
         strategy_(detail::make_policy<strategy_type, strategy_tag>(handlers...)),
-        precision_(detail::make_policy<precision_type, precision_tag>(handlers...)) {
+        precision_(detail::make_policy<precision_type, precision_tag>(handlers...)),
+        profiler_(detail::make_policy<profiler_type, profiler_tag>(handlers...)) {
     static_assert(P::template arguments_ok<std::remove_cvref_t<Handlers>...>());
     static_assert(detail::check_handlers<Trainer>(static_cast<callbacks_type*>(nullptr), static_cast<loggers_type*>(nullptr)));
     kiln::validate(config_);
@@ -160,6 +164,7 @@ class Trainer {
   bool is_global_zero() const { return strategy_.is_global_zero(); }
   strategy_type& strategy() { return strategy_; }
   precision_type& precision() { return precision_; }
+  profiler_type& profiler() { return profiler_; }
   /// The optimizers configure_optimizers() returned (filled by fit()).
   std::vector<OptimizerConfig>& optimizers() { return session_.optimizers; }
   /// Changes accumulate_grad_batches from the next batch on (GradientAccumulationScheduler).
@@ -184,9 +189,16 @@ class Trainer {
   using Handlers_ = detail::HandlerSet<callbacks_type, loggers_type>;
   using Hub = detail::LoggingHub<loggers_type, strategy_type>;
   using Checkpoints = detail::CheckpointConnector<callbacks_type, precision_type, strategy_type, Hub>;
-  using Ctx = detail::LoopContext<Trainer, Handlers_, Hub, strategy_type, precision_type, Checkpoints>;
+  using Ctx = detail::LoopContext<Trainer, Handlers_, Hub, strategy_type, precision_type, Checkpoints, profiler_type>;
 
-  Ctx loops() { return {*this, config_, session_, handlers_, hub_, strategy_, precision_, checkpoints_}; }
+  Ctx loops() { return {*this, config_, session_, handlers_, hub_, strategy_, precision_, checkpoints_, profiler_}; }
+  /// f() as stage `s` for the profiler, whose report goes to the log folder.
+  template <class F>
+  void profiled(Stage s, F&& f) {
+    profiler_.start(s);
+    f();
+    if constexpr (profiler_type::enabled) profiler_.stop(s, hub_.log_dir(), strategy_.is_global_zero());
+  }
 
   template <class TrainData, class Val>
   void run_fit(Module& module, TrainData& train, Val* val, const FitOptions& options) {
@@ -198,9 +210,11 @@ class Trainer {
           run_.prepare(module, config_, strategy_, precision_);
           session_.begin_fit(detail::to_optimizer_configs(module.configure_optimizers()));
           run_.fitted(module);
-          loops().setup_stage(Stage::fit, module);  // first: loggers choose the folder "last" is looked up in
-          if (options.ckpt_path) checkpoints_.restore(module, *options.ckpt_path, options.strict, *this);
-          detail::FitLoop<Ctx, Module, Val>(loops(), module, val, preemption).run(train);
+          profiled(Stage::fit, [&] {
+            loops().setup_stage(Stage::fit, module);  // first: loggers choose the folder "last" is looked up in
+            if (options.ckpt_path) checkpoints_.restore(module, *options.ckpt_path, options.strict, *this);
+            detail::FitLoop<Ctx, Module, Val>(loops(), module, val, preemption).run(train);
+          });
         });
     }
   }
@@ -239,11 +253,13 @@ class Trainer {
     MetricMap out;
     run_.guarded(loops(), [&] {
       run_.prepare(module, config_, strategy_, precision_);
-      loops().setup_stage(S, module);
-      const auto [limit, option] = detail::stage_limit(config_, S);
-      out = detail::EvaluationLoop<Ctx, Module, S>(loops(), module).run(data, limit, option, -1, step);
-      if constexpr (S != Stage::predict) hub_.save();
-      loops().emit_outside_loop(event::teardown{S}, &module, S);
+      profiled(S, [&] {
+        loops().setup_stage(S, module);
+        const auto [limit, option] = detail::stage_limit(config_, S);
+        out = detail::EvaluationLoop<Ctx, Module, S>(loops(), module).run(data, limit, option, -1, step);
+        if constexpr (S != Stage::predict) hub_.save();
+        loops().emit_outside_loop(event::teardown{S}, &module, S);
+      });
     });
     return out;
   }
@@ -264,6 +280,7 @@ class Trainer {
   Handlers_ handlers_;
   strategy_type strategy_;
   precision_type precision_;
+  profiler_type profiler_;
   Hub hub_{config_, session_, handlers_.loggers(), strategy_};
   Checkpoints checkpoints_{session_, handlers_.callbacks(), precision_, strategy_, hub_};
   detail::RunGuard<Module> run_;

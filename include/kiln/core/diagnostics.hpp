@@ -65,6 +65,11 @@ constexpr std::size_t first_unmet(const bool (&met)[N]) {
   "kiln: Callbacks<...> is given twice. List all callbacks in one Callbacks<...>."
 #define KILN_ERR_LOGGERS_TWICE                                                                   \
   "kiln: Loggers<...> is given twice. List all loggers in one Loggers<...>."
+#define KILN_ERR_PROFILER_TWICE                                                                  \
+  "kiln: Profiler<...> is given twice. Give each policy slot at most once."
+#define KILN_ERR_UNKNOWN_PROFILER                                                                \
+  "kiln: Profiler<T> names no profiler kiln knows. Use kiln::Simple or kiln::Torch from "          \
+  "kiln/profiler/."
 #define KILN_ERR_HANDLER_LISTED_TWICE                                                            \
   "kiln: the same callback or logger type is listed twice. Wrap one of them (e.g. kiln::every) " \
   "or list each type once."

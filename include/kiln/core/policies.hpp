@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// kiln/core/policies.hpp — the four policy slots of a Trainer and how a policy list is resolved.
+// kiln/core/policies.hpp — the five policy slots of a Trainer and how a policy list is resolved.
 #pragma once
 #include <tuple>
 #include <type_traits>
@@ -12,6 +12,7 @@ struct strategy_slot {};
 struct precision_slot {};
 struct callbacks_slot {};
 struct loggers_slot {};
+struct profiler_slot {};
 }  // namespace detail
 
 /// Which strategy runs the loop (device placement, process group): `Strategy<SingleDevice>`.
@@ -33,6 +34,13 @@ template <class... Cs>
 struct Callbacks {
   using slot = detail::callbacks_slot;
   using types = std::tuple<Cs...>;
+};
+
+/// Which profiler times the loop: `Profiler<Simple>`, `Profiler<Torch>`; none (PassThrough) by default.
+template <class Tag>
+struct Profiler {
+  using slot = detail::profiler_slot;
+  using tag = Tag;
 };
 
 /// The loggers of a Trainer; `Loggers<>` turns logging off at compile time.
@@ -59,14 +67,15 @@ inline constexpr bool is_policy =
     std::is_same_v<typename slot_of<T>::type, strategy_slot> ||
     std::is_same_v<typename slot_of<T>::type, precision_slot> ||
     std::is_same_v<typename slot_of<T>::type, callbacks_slot> ||
-    std::is_same_v<typename slot_of<T>::type, loggers_slot>;
+    std::is_same_v<typename slot_of<T>::type, loggers_slot> ||
+    std::is_same_v<typename slot_of<T>::type, profiler_slot>;
 
 template <class Slot, class... Ps>
 inline constexpr int count_slot = (0 + ... + int(std::is_same_v<typename slot_of<Ps>::type, Slot>));
 
 /// The policy of `Slot` in Ps..., or `Default` when none is given. A plain recursive search:
 /// Boost.Hana's find_if did the same but cost ~0.5 s of parsing in every translation unit
-/// (benchmarks/RESULTS.md), for a list that never holds more than four policies.
+/// (benchmarks/RESULTS.md), for a list that never holds more than five policies.
 template <class Slot, class Default, class... Ps>
 struct find_slot {
   using type = Default;

@@ -91,6 +91,7 @@ class EvaluationLoop {
       for_each_batch(range, state_, n, 0, [&](auto& raw) {
         emit(typename E::batch_start{state_.batch_idx});
         c_.with_batch(raw, [&](auto& b) {
+          [[maybe_unused]] const auto scope = step_scope();
           [[maybe_unused]] auto guard = c_.precision.autocast();
           ctx_.set_batch_size(batch_size_of(b));
           step(b, ctx_);
@@ -113,6 +114,13 @@ class EvaluationLoop {
  private:
   template <class Event>
   void emit(const Event& e) { c_.emit(e, &m_, &ctx_); }
+
+  /// The profiler's name for this stage's step.
+  auto step_scope() {
+    if constexpr (S == Stage::test) return c_.template profile<"test_step">();
+    else if constexpr (S == Stage::predict) return c_.template profile<"predict_step">();
+    else return c_.template profile<"validation_step">();
+  }
 
   Ctx c_;
   Module& m_;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/loops/fit_loop.hpp — fit(): the sanity check, then epochs of training steps, validation when due.
 #pragma once
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -22,6 +23,7 @@
 #include <kiln/loops/batches.hpp>
 #include <kiln/loops/evaluation_loop.hpp>
 #include <kiln/loops/optimization.hpp>
+#include <kiln/profiler/profiler.hpp>
 #include <kiln/trainer/log_buffer.hpp>
 #include <kiln/util/preemption.hpp>
 #include <kiln/util/torch_compat.hpp>
@@ -90,8 +92,12 @@ class FitLoop {
         emit(event::train_epoch_start{});
         if (resumed_ && resumed_->skip > 0) resumed_->restore_rng();  // mid-epoch resume: where the run stood
         resumed_.reset();
-        for_each_batch(range, s_, limit, std::exchange(skip, 0), [&](auto& batch) { train_batch(batch); });
-        end_train_epoch();
+        {
+          [[maybe_unused]] const auto epoch_scope = c_.template profile<"run_training_epoch">();
+          fetch_from_ = Clock::now();
+          for_each_batch(range, s_, limit, std::exchange(skip, 0), [&](auto& batch) { train_batch(batch); });
+          end_train_epoch();
+        }
         end_epoch(s_, limit);
       }
     }
@@ -167,6 +173,19 @@ class FitLoop {
   /// accumulation is complete), train_batch_end, logging, validation when due, stop decisions.
   template <class Batch>
   void train_batch(Batch& raw) {
+    if constexpr (Ctx::profiling) {  // the time since the last batch: the loader's
+      c_.profiler.record(action_id<"train_dataloader_next">(), std::chrono::duration<double>(Clock::now() - fetch_from_).count());
+      c_.profiler.train_batch(s_.global_step, true);
+    }
+    train_batch_steps(raw);
+    if constexpr (Ctx::profiling) {
+      c_.profiler.train_batch(s_.global_step, false);
+      fetch_from_ = Clock::now();
+    }
+  }
+  template <class Batch>
+  void train_batch_steps(Batch& raw) {
+    [[maybe_unused]] const auto batch_scope = c_.template profile<"run_training_batch">();
     const std::int64_t step_before = s_.global_step;
     emit(event::train_batch_start{s_.batch_idx});
     s_.output = c_.with_batch(raw, [&](auto& batch) { return training_step(batch); });
@@ -188,6 +207,7 @@ class FitLoop {
     if constexpr (automatic) {
       at::Tensor loss;
       {
+        [[maybe_unused]] const auto scope = c_.template profile<"training_step">();
         [[maybe_unused]] auto guard = c_.precision.autocast();
         loss = m_.training_step(batch, ctx_);
       }
@@ -197,13 +217,17 @@ class FitLoop {
       const at::Tensor scaled = cfg_.accumulate_grad_batches > 1 ? loss / double(cfg_.accumulate_grad_batches) : loss;
       emit(event::before_backward{scaled});
       // DDP: gradients are averaged over the ranks only in a backward an optimizer step follows
-      c_.backward(scaled, accumulated_ + 1 == cfg_.accumulate_grad_batches || is_last_batch());
+      {
+        [[maybe_unused]] const auto scope = c_.template profile<"backward">();
+        c_.backward(scaled, accumulated_ + 1 == cfg_.accumulate_grad_batches || is_last_batch());
+      }
       emit(event::after_backward{});
       if (++accumulated_ == cfg_.accumulate_grad_batches || is_last_batch()) optimizer_step();
       return loss.detach();  // what callbacks keep must not hold the autograd graph
     } else {
       at::Tensor out;
       {
+        [[maybe_unused]] const auto scope = c_.template profile<"training_step">();
         [[maybe_unused]] auto guard = c_.precision.autocast();
         if constexpr (std::is_void_v<decltype(m_.training_step(batch, ctx_))>) m_.training_step(batch, ctx_);
         else out = m_.training_step(batch, ctx_);
@@ -214,6 +238,7 @@ class FitLoop {
   }
 
   void optimizer_step() {
+    [[maybe_unused]] const auto scope = c_.template profile<"optimizer_step">();
     auto& o = c_.session.optimizers[0];
     emit(event::before_optimizer_step{0});
     c_.precision.unscale(*o.optimizer);
@@ -353,6 +378,8 @@ class FitLoop {
   std::int64_t accumulated_ = 0;
   std::optional<ResumePoint> resumed_;
   PreemptionHandler& preemption_;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point fetch_from_{};  // the end of the last batch: the profiler's data fetch starts there
 };
 
 }  // namespace kiln::detail

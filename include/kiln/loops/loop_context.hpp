@@ -16,6 +16,7 @@
 #include <kiln/core/stage.hpp>
 #include <kiln/core/state.hpp>
 #include <kiln/core/step_context.hpp>
+#include <kiln/profiler/profiler.hpp>
 #include <kiln/trainer/log_buffer.hpp>
 #include <kiln/trainer/session.hpp>
 
@@ -23,7 +24,7 @@ namespace kiln::detail {
 
 /// The Trainer's parts, by reference, for the loops of one fit/validate/test/predict call.
 /// `owner` is the Trainer, which handlers receive; `session` is the only state the loops change.
-template <class Owner, class Handlers, class Hub, class Strategy, class Precision, class Checkpoints>
+template <class Owner, class Handlers, class Hub, class Strategy, class Precision, class Checkpoints, class Profiler>
 struct LoopContext {
   Owner& owner;
   const TrainerConfig& config;
@@ -33,6 +34,15 @@ struct LoopContext {
   Strategy& strategy;
   Precision& precision;
   Checkpoints& checkpoints;
+  Profiler& profiler;
+  static constexpr bool profiling = Profiler::enabled;
+
+  /// Times the enclosing scope as action Name when the Trainer has a profiler; nothing otherwise.
+  template <ActionName Name>
+  [[nodiscard]] auto profile() {
+    if constexpr (Profiler::enabled) return profiler.scope(action_id<Name>());
+    else return typename Profiler::Scope{};
+  }
 
   /// Sends `e` to the callbacks, the loggers, then the module's on_<event> hook (given module and ctx).
   template <class Event, class Module = torch::nn::Module>

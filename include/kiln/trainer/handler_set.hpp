@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/trainer/handler_set.hpp — a Trainer's callbacks and loggers: built from its arguments, sent every event.
 #pragma once
+#include <concepts>
 #include <exception>
 #include <tuple>
 #include <type_traits>
@@ -11,6 +12,7 @@
 #include <kiln/core/module_hooks.hpp>
 #include <kiln/core/policies.hpp>
 #include <kiln/core/step_context.hpp>
+#include <kiln/profiler/profiler.hpp>
 
 namespace kiln::detail {
 
@@ -37,10 +39,21 @@ class HandlerSet<std::tuple<Cs...>, std::tuple<Ls...>> {
   /// Sends `e` to the callbacks (declaration order), the loggers, then the module's on_<event> hook.
   template <class Event, class Owner, class Module>
   void emit(const Event& e, Owner& owner, Module* module, StepContext* ctx) {
-    dispatch(callbacks_, e, owner);
-    dispatch(loggers_, e, owner);
-    if constexpr (module_hook<Event>::template callable<Module>) {
-      if (module && ctx) module_hook<Event>::call(*module, *ctx);
+    if constexpr (profiled<Owner>) {  // each handler and the hook timed
+      dispatch_profiled(callbacks_, e, owner, "Callback");
+      dispatch_profiled(loggers_, e, owner, "Logger");
+      if constexpr (module_hook<Event>::template callable<Module>) {
+        if (module && ctx) {
+          [[maybe_unused]] const auto scope = owner.profiler().scope(handler_action<Module, Event>("LightningModule"));
+          module_hook<Event>::call(*module, *ctx);
+        }
+      }
+    } else {
+      dispatch(callbacks_, e, owner);
+      dispatch(loggers_, e, owner);
+      if constexpr (module_hook<Event>::template callable<Module>) {
+        if (module && ctx) module_hook<Event>::call(*module, *ctx);
+      }
     }
   }
 
@@ -52,6 +65,24 @@ class HandlerSet<std::tuple<Cs...>, std::tuple<Ls...>> {
   std::tuple<Ls...>& loggers() { return loggers_; }
 
  private:
+  template <class Owner>
+  static constexpr bool profiled = requires(Owner& o) {
+    { std::remove_cvref_t<decltype(o.profiler())>::enabled } -> std::convertible_to<bool>;
+  } && std::remove_cvref_t<decltype(std::declval<Owner&>().profiler())>::enabled;
+
+  /// dispatch(), each handler's call timed as "[<kind>]<type>.on_<event>".
+  template <class Event, class Owner, class... Hs>
+  static void dispatch_profiled(std::tuple<Hs...>& handlers, const Event& e, Owner& owner, const char* kind) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ([&] {
+        if constexpr (Handles<Hs, Event, Owner>) {
+          [[maybe_unused]] const auto scope = owner.profiler().scope(handler_action<Hs, Event>(kind));
+          std::get<I>(handlers).on(e, owner);
+        }
+      }(), ...);
+    }(std::index_sequence_for<Hs...>{});
+  }
+
   template <class H, class A, class... Rest>
   static decltype(auto) pick(A&& a, Rest&&... rest) {
     if constexpr (std::is_same_v<std::remove_cvref_t<A>, H>) return std::forward<A>(a);

@@ -15,6 +15,7 @@
 #include <kiln/core/policies.hpp>
 #include <kiln/loggers/csv_logger.hpp>
 #include <kiln/precision/fp32.hpp>
+#include <kiln/profiler/pass_through.hpp>
 #include <kiln/strategy/single_device.hpp>
 
 namespace kiln::detail {
@@ -32,7 +33,8 @@ template <class... Ls>
 constexpr bool check_loggers(std::tuple<Ls...>*) { return (check_logger<Ls>() && ...); }
 
 /// `Trainer<Module, Policies...>` resolved: the policy types with their defaults
-/// (Strategy<SingleDevice>, Precision<FP32>, Callbacks<> plus a ProgressBar, Loggers<CsvLogger>).
+/// (Strategy<SingleDevice>, Precision<FP32>, Callbacks<> plus a ProgressBar, Loggers<CsvLogger>,
+/// Profiler<PassThrough>).
 /// Each requirement is checked separately, most basic first, so the first error is the right sentence.
 template <class Module, class... Policies>
 struct PolicySet {
@@ -55,6 +57,7 @@ struct PolicySet {
   static_assert(count_slot<precision_slot, Policies...> <= 1, KILN_ERR_PRECISION_TWICE);
   static_assert(count_slot<callbacks_slot, Policies...> <= 1, KILN_ERR_CALLBACKS_TWICE);
   static_assert(count_slot<loggers_slot, Policies...> <= 1, KILN_ERR_LOGGERS_TWICE);
+  static_assert(count_slot<profiler_slot, Policies...> <= 1, KILN_ERR_PROFILER_TWICE);
   // Each hook's own static_assert says what is wrong.
   static_assert(module_hooks_ok<Module>(std::make_index_sequence<event::count>{}));
 
@@ -62,6 +65,10 @@ struct PolicySet {
   using precision_tag = typename find_slot_t<precision_slot, Precision<FP32>, Policies...>::tag;
   static_assert(is_strategy_tag<strategy_tag>, KILN_ERR_UNKNOWN_STRATEGY);
   static_assert(is_precision_tag<precision_tag>, KILN_ERR_UNKNOWN_PRECISION);
+  using profiler_tag = typename find_slot_t<profiler_slot, Profiler<PassThrough>, Policies...>::tag;
+  static_assert(is_profiler_tag<profiler_tag>, KILN_ERR_UNKNOWN_PROFILER);
+  using profiler_type =
+      std::conditional_t<is_profiler_tag<profiler_tag>, ProfilerImpl<profiler_tag>, ProfilerImpl<PassThrough>>;
   // After an unknown tag, the defaults stand in, so that one mistake gives one error.
   using strategy_type =
       std::conditional_t<is_strategy_tag<strategy_tag>, StrategyImpl<strategy_tag>, StrategyImpl<SingleDevice>>;
@@ -96,7 +103,8 @@ struct PolicySet {
   template <class Arg>
   static constexpr bool argument_ok() {
     constexpr bool ok = listed<Arg>(static_cast<callbacks_type*>(nullptr)) || listed<Arg>(static_cast<loggers_type*>(nullptr)) ||
-                        std::is_same_v<Arg, precision_tag> || std::is_same_v<Arg, strategy_tag>;
+                        std::is_same_v<Arg, precision_tag> || std::is_same_v<Arg, strategy_tag> ||
+                        std::is_same_v<Arg, profiler_tag>;
     static_assert(ok || !is_strategy_tag<Arg>, KILN_ERR_STRATEGY_OPTIONS_NOT_LISTED);
     static_assert(ok || !is_precision_tag<Arg>, KILN_ERR_PRECISION_OPTIONS_NOT_LISTED);
     static_assert(ok || is_strategy_tag<Arg> || is_precision_tag<Arg>, KILN_ERR_INSTANCE_NOT_LISTED);
