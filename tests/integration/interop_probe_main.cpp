@@ -16,22 +16,15 @@
 #include <torch/torch.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <kiln/interop.hpp>
 
+#include "../unit/interop/interop_fixture.hpp"
+
 namespace {
 
-struct NetImpl : torch::nn::Module {
-  explicit NetImpl(int hidden = 4)
-      : fc1(register_module("fc1", torch::nn::Linear(3, hidden))),
-        bn(register_module("bn", torch::nn::BatchNorm1d(hidden))),
-        fc2(register_module("fc2", torch::nn::Linear(hidden, 2))) {}
-  torch::Tensor forward(torch::Tensor x) { return fc2(torch::relu(bn(fc1(x)))); }
-  torch::nn::Linear fc1;
-  torch::nn::BatchNorm1d bn;
-  torch::nn::Linear fc2;
-};
-TORCH_MODULE(Net);
+using Net = interop_fixture::BnNet;
 
 int checks = 0;
 void check(bool ok, const std::string& what) {
@@ -42,24 +35,7 @@ void check(bool ok, const std::string& what) {
   ++checks;
 }
 
-/// The dict both sides build the same way (interop_python.py's misc()).
-kiln::TensorDict misc() {
-  kiln::TensorDict d;
-  d.insert("f64", torch::arange(6, torch::kDouble).reshape({2, 3}) / 3);
-  d.insert("f32", torch::arange(5, torch::kFloat) / 7);
-  d.insert("f16", (torch::arange(4, torch::kFloat) / 4).to(torch::kHalf));
-  d.insert("bf16", (torch::arange(4, torch::kFloat) / 8).to(torch::kBFloat16));
-  d.insert("i64", torch::arange(-3, 3, torch::kLong) * static_cast<int64_t>(1000000007));
-  d.insert("i32", torch::arange(-2, 2, torch::kInt));
-  d.insert("i16", torch::arange(-2, 2, torch::kShort));
-  d.insert("i8", torch::arange(-2, 2, torch::kChar));
-  d.insert("u8", torch::arange(250, 256, torch::kInt).to(torch::kByte));
-  d.insert("bool", torch::tensor({true, false, true}));
-  d.insert("scalar", torch::tensor(3.5, torch::kDouble));
-  d.insert("empty", torch::zeros({0, 3}));
-  d.insert("view", torch::arange(12, torch::kFloat).reshape({3, 4}).t());  // strided: [4, 3], stride [1, 4]
-  return d;
-}
+kiln::TensorDict misc() { return interop_fixture::every_dtype(); }
 
 /// Equal names (in any order: safetensors files list them by offset), dtypes, shapes and values.
 void same(const kiln::TensorDict& got, const kiln::TensorDict& want, const std::string& file) {

@@ -20,6 +20,7 @@ struct BnNetImpl : torch::nn::Module {
       : fc1(register_module("fc1", torch::nn::Linear(3, hidden))),
         bn(register_module("bn", torch::nn::BatchNorm1d(hidden))),
         fc2(register_module("fc2", torch::nn::Linear(hidden, 2))) {}
+  torch::Tensor forward(const torch::Tensor& x) { return fc2(torch::relu(bn(fc1(x)))); }
   torch::nn::Linear fc1;
   torch::nn::BatchNorm1d bn;
   torch::nn::Linear fc2;
@@ -34,7 +35,8 @@ inline std::filesystem::path interop_file(const std::string& name) {
   return dir / name;
 }
 
-/// Every dtype both formats hold, a 0-d tensor, an empty one and a strided view.
+/// Every dtype both formats hold, a 0-d tensor, an empty one and a strided view (interop_python.py's
+/// misc() builds the same).
 inline kiln::TensorDict every_dtype() {
   kiln::TensorDict d;
   d.insert("f64", torch::arange(6, torch::kDouble).reshape({2, 3}) / 3);

@@ -35,9 +35,15 @@ class AveragedWeights {
     if (average_.is_empty()) return;
     std::vector<std::string> want;
     for (const auto& [name, t] : live_) want.push_back(name);
-    if (want != average_.keys())
+    if (want != average_.keys()) {
+      const auto list = [](const std::vector<std::string>& names) {
+        std::string out;
+        for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+        return out;
+      };
       throw Error(fmt::format("kiln: {}: the restored average holds {} tensors ({}), the module averages {} ({})", owner,
-                              average_.size(), fmt::join(average_.keys(), ", "), want.size(), fmt::join(want, ", ")));
+                              average_.size(), list(average_.keys()), want.size(), list(want)));
+    }
   }
 
   bool empty() const { return average_.is_empty(); }

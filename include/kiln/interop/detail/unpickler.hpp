@@ -12,6 +12,7 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <kiln/core/error.hpp>
 
