@@ -230,7 +230,7 @@ TEST_CASE("ProgressBar writes nothing when turned off", "[callbacks][progress_ba
     t.test(net, val);
     CHECK(out.text().empty());
   }
-  // Ranks other than 0 stay silent through is_global_zero(); no multi-rank strategy exists yet to test it.
+  // Ranks other than 0 stay silent through is_global_zero(); a test of that needs two ranks, which these in-process cases do not start.
 }
 
 #ifdef KILN_PROGRESS_BAR_PTY_EXE
