@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// tests/gpu/cuda_test.cpp — kiln's CUDA paths: mixed precision, the GradScaler's fused kernels, pinned batch transfer, DDP on cuda:0, checkpoints from GPU to CPU.
+// tests/gpu/cuda_test.cpp — kiln's CUDA paths: mixed precision, the GradScaler's fused kernels, pinned batch transfer, DDP on cuda:0, checkpoints from GPU to CPU, scale_batch_size to out-of-memory.
 // Each case needs a CUDA device; without one it prints "SKIPPED: needs ..." and ctest marks it
 // skipped (SKIP_REGULAR_EXPRESSION), so the same binary runs everywhere and scripts/gpu-check runs
 // it where there is a GPU.
@@ -16,6 +16,7 @@
 
 #include <kiln/kiln.hpp>
 #include <kiln/strategy/ddp.hpp>
+#include <kiln/tuner.hpp>
 
 #include "../unit/linear_data.hpp"
 
@@ -162,4 +163,29 @@ TEST_CASE("a checkpoint saved on CUDA loads and resumes on CPU", "[gpu][checkpoi
   CHECK(resumed.fc->weight.is_cpu());
   CHECK(t2.state().global_step == 24);  // 2 epochs restored + 1 more, 8 batches each
   CHECK(t2.precision().scaler().get_scale() > 0);
+}
+
+namespace {
+/// 64 MiB of activations per sample on the GPU, kept for backward.
+struct Huge : Linear {
+  torch::Tensor training_step(const Batch& b, kiln::StepContext&) {
+    const auto h = fc(b.first).repeat({1, 1 << 24});
+    return (h * h).mean();
+  }
+};
+}  // namespace
+
+TEST_CASE("scale_batch_size doubles on CUDA until out of memory, and CUDA trains on afterwards", "[gpu][tuner]") {
+  if (!cuda_or_skip("a CUDA out-of-memory")) return;
+  Huge m;
+  kiln::Trainer<Huge, kiln::Loggers<>> t(on_cuda(1));
+  const auto make = [](std::int64_t size) { return std::vector<Batch>(2, {torch::randn({size, 3}), torch::randn({size, 1})}); };
+  const auto r = kiln::scale_batch_size(t, m, make, {.steps_per_trial = 1, .max_trials = 30});
+  REQUIRE(r.trials.size() >= 2);
+  CHECK_FALSE(r.trials.back().fits);  // the out-of-memory error was caught
+  CHECK(r.batch_size == r.trials.back().batch_size / 2);
+  std::printf("scale_batch_size on CUDA: %lld fits, %lld ran out of memory\n", static_cast<long long>(r.batch_size),
+              static_cast<long long>(r.trials.back().batch_size));
+  t.fit(m, make(r.batch_size));  // the device is usable again
+  CHECK(t.state().global_step == 2);
 }
