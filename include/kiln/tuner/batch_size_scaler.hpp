@@ -60,8 +60,7 @@ struct PeakResidentMemory {
 
 inline bool is_out_of_memory(const std::exception& e) {
   if (dynamic_cast<const c10::OutOfMemoryError*>(&e)) return true;
-  const std::string what = e.what();
-  return what.find("out of memory") != std::string::npos || what.find("CUDA error: out of memory") != std::string::npos;
+  return std::string(e.what()).find("out of memory") != std::string::npos;  // also CUDA's "CUDA error: out of memory"
 }
 
 }  // namespace detail

@@ -7,8 +7,6 @@
 #include <fstream>
 #include <limits>
 #include <optional>
-#include <sstream>
-#include <string>
 #include <utility>
 #include <vector>
 
