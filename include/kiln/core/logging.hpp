@@ -12,6 +12,10 @@
 
 namespace kiln {
 
+/// How a fit/validate/test/predict call ended, as loggers that track runs record it
+/// (Logger::finalize): done, stopped by an error, or stopped by a preemption signal.
+enum class RunStatus { finished, failed, killed };
+
 /// How values logged on_epoch are reduced over the epoch.
 enum class Reduce { mean, sum, max, min };
 

@@ -320,6 +320,7 @@ class FitLoop {
       return;
     }
     preemption_.handled();
+    c_.hub.finalize(RunStatus::killed);
     const char* name = sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : "a signal";
     if (!cfg_.exit_on_preemption) {
       s_.request_stop(fmt::format("preempted by {}; {}", name, where));

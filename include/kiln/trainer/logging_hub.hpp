@@ -71,6 +71,17 @@ class LoggingHub {
       ([&] { if constexpr (requires { l.log_hyperparams(hp); }) l.log_hyperparams(hp); }(), ...);
     }, loggers_);
   }
+  /// A fit/validate/test/predict call begins: its end is reported once.
+  void begin_call() { finalized_ = false; }
+  /// Tells loggers with finalize() how the call ended; the first report of a call stands (a
+  /// preemption's `killed` is not undone by the end of the fit it stopped).
+  void finalize(RunStatus status) {
+    if (finalized_ || !enabled() || !strategy_.is_global_zero()) return;
+    finalized_ = true;
+    std::apply([&](auto&... l) {
+      ([&] { if constexpr (requires { l.finalize(status); }) l.finalize(status); }(), ...);
+    }, loggers_);
+  }
   /// Flushes every logger.
   void save() {
     if (!enabled() || !strategy_.is_global_zero()) return;
@@ -120,6 +131,7 @@ class LoggingHub {
   MetricMap callback_metrics_;
   MetricMap progress_bar_metrics_;
   std::optional<std::filesystem::path> shared_log_dir_;
+  bool finalized_ = false;
 };
 
 }  // namespace kiln::detail

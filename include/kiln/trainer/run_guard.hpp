@@ -10,6 +10,7 @@
 
 #include <kiln/core/config.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/logging.hpp>
 #include <kiln/util/host_allocator.hpp>
 #include <kiln/util/seed.hpp>
 #include <kiln/util/threads.hpp>
@@ -18,8 +19,8 @@
 namespace kiln::detail {
 
 /// Which module the running call works on, and what happens once per call: the process set-up
-/// (allocator, threads, seed, determinism), the strategy and precision set-up, and on an error
-/// event::exception and flushed loggers before it propagates.
+/// (allocator, threads, seed, determinism), the strategy and precision set-up, on an error
+/// event::exception and flushed loggers before it propagates, and the loggers' finalize().
 template <class Module>
 class RunGuard {
  public:
@@ -45,7 +46,8 @@ class RunGuard {
   }
 
   /// Runs f as one entry point call; emits event::exception and saves the loggers before an
-  /// error propagates. Nested calls (a DataModule's stage) run f as it is.
+  /// error propagates; finalizes the loggers (finished or failed). Nested calls (a DataModule's
+  /// stage) run f as it is.
   template <class Ctx, class F>
   void guarded(Ctx loops, F&& f) {
     if (in_call_) return f();
@@ -57,16 +59,19 @@ class RunGuard {
         g.module_ = nullptr;
       }
     } end{*this};
+    loops.hub.begin_call();
     try {
       f();
     } catch (const std::exception& e) {
       loops.emit_outside_loop(event::exception{e}, module_, loops.session.state.stage);
       try {
         loops.hub.save();
+        loops.hub.finalize(RunStatus::failed);
       } catch (...) {  // the original error is the one to report
       }
       throw;
     }
+    loops.hub.finalize(RunStatus::finished);
   }
 
   /// fit() started on `m`: save_checkpoint() writes it, also after fit() returned.

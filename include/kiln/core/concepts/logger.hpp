@@ -13,8 +13,9 @@ namespace kiln {
 /// *Requires*: `log_metrics(const MetricMap&, std::int64_t step)` and `save()` (flush to disk).
 /// *Optional*: `on(Event, Trainer&)` handlers like a callback; `log_hyperparams(const HParams&)`
 /// (the module's hparams() at the start of each stage); `log_dir()` (the first logger's is the
-/// Trainer's log_dir(), where ModelCheckpoint writes).
-/// *Models*: kiln::CsvLogger, kiln::TensorBoardLogger.
+/// Trainer's log_dir(), where ModelCheckpoint writes); `finalize(RunStatus)` (once at the end of
+/// each fit/validate/test/predict call: finished, failed on an error, killed by a preemption signal).
+/// *Models*: kiln::CsvLogger, kiln::TensorBoardLogger, kiln::MLFlowLogger.
 template <class L>
 concept Logger = requires(L& l, const MetricMap& m, std::int64_t step) {
   l.log_metrics(m, step);
