@@ -83,7 +83,7 @@ function(kiln_add_header_check)
   set(alone_sources "")
   _kiln_header_tus(alone_sources ${dir} ${alone})
   add_library(kiln_header_check_alone OBJECT ${alone_sources})
-  target_link_libraries(kiln_header_check_alone PRIVATE kiln::cli kiln::interop)  # kiln::kiln, and the libraries of kiln/cli and kiln/interop
+  target_link_libraries(kiln_header_check_alone PRIVATE kiln::cli kiln::interop kiln::mlflow kiln::images)  # kiln::kiln, and the libraries of the optional targets
   target_compile_options(kiln_header_check_alone PRIVATE ${KILN_DEV_WARNINGS} -O0)
 
   # Chains, greedily: the pending header that includes the most, then, among the pending headers
@@ -125,6 +125,6 @@ function(kiln_add_header_check)
   _kiln_header_tus(chain_sources ${dir} ${first})
   add_library(kiln_header_check OBJECT ${chain_sources})
   kiln_test_target(kiln_header_check)
-  target_link_libraries(kiln_header_check PRIVATE kiln::cli kiln::interop)
+  target_link_libraries(kiln_header_check PRIVATE kiln::cli kiln::interop kiln::mlflow kiln::images)
   add_dependencies(kiln_header_check kiln_header_check_alone)
 endfunction()

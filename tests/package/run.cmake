@@ -22,6 +22,7 @@ run(${WORK_DIR}/consumer-build/consumer)
 run(${WORK_DIR}/consumer-build/consumer_separate)
 run(${WORK_DIR}/consumer-build/consumer_cli)
 run(${WORK_DIR}/consumer-build/consumer_interop)
+run(${WORK_DIR}/consumer-build/consumer_tracking)
 
 # add_subdirectory: kiln's own tests/examples stay off because it is not the top-level project.
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package/subdirectory -B ${WORK_DIR}/subdirectory-build

@@ -4,7 +4,6 @@
 #include <tuple>
 #include <type_traits>
 
-
 namespace kiln {
 
 namespace detail {
@@ -51,6 +50,12 @@ struct Loggers {
 };
 
 namespace detail {
+
+/// Whether T is in a Trainer's callbacks_type or loggers_type (a std::tuple of the listed types).
+template <class T, class Tuple>
+inline constexpr bool in_tuple = false;
+template <class T, class... Ts>
+inline constexpr bool in_tuple<T, std::tuple<Ts...>> = (std::is_same_v<T, Ts> || ...);
 
 template <class T>
 struct slot_of {
