@@ -13,3 +13,4 @@
 #include <kiln/callbacks/stochastic_weight_averaging.hpp>
 #include <kiln/callbacks/terminate_on_nan.hpp>
 #include <kiln/callbacks/timer.hpp>
+#include <kiln/callbacks/weight_histograms.hpp>

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// kiln/loggers/tensorboard_logger.hpp — TensorBoardLogger: scalars and hparams in an events file under <root>/lightning_logs/version_N.
+// kiln/loggers/tensorboard_logger.hpp — TensorBoardLogger: scalars, hparams, histograms, text (images: tensorboard_images.hpp) in an events file.
 #pragma once
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +21,8 @@
 
 #include <fmt/format.h>
 
+#include <ATen/ATen.h>
+
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
 #include <kiln/core/hparams.hpp>
@@ -31,7 +34,8 @@
 namespace kiln {
 
 /// Writes logged metrics as TensorBoard scalars and hyper-parameters for its HPARAMS tab
-/// (Lightning's TensorBoardLogger), without TensorFlow: one
+/// (Lightning's TensorBoardLogger), and on request histograms, text and images (kiln::log_image,
+/// kiln/loggers/tensorboard_images.hpp), without TensorFlow: one
 /// `events.out.tfevents.<seconds>.<host>.<pid>.<n>` file of TFRecord-framed `Event` protos.
 /// Each log_metrics() call (one per log interval, log_every_n_steps) is written and flushed at
 /// once, as CsvLogger's rows, so a run that dies loses no logged step; hparams are written with
@@ -65,6 +69,65 @@ class TensorBoardLogger {
     for (auto& [tag, value] : values)  // Summary.value = 1 {tag = 1, simple_value = 2}
       summary.message(1, detail::ProtobufWriter().bytes(1, tag).fixed32(2, static_cast<float>(value)));
     add_event(step, summary);
+    save();
+  }
+
+  /// A histogram of `values` (any shape and real dtype, on any device) at `step`, for the
+  /// HISTOGRAMS and DISTRIBUTIONS tabs: `bins` equal-width buckets from the least to the greatest
+  /// value, counted as numpy.histogram counts them; NaN and infinities are left out. Written at once.
+  void log_histogram(std::string_view tag, const at::Tensor& values, std::int64_t step, std::int64_t bins = 30) {
+    if (bins < 1) throw Error(fmt::format("kiln: TensorBoardLogger::log_histogram(\"{}\"): bins must be >= 1 (got {})", tag, bins));
+    auto v = values.detach().flatten().to(at::kDouble);
+    v = v.masked_select(at::isfinite(v)).cpu();
+    // HistogramProto {min = 1, max = 2, num = 3, sum = 4, sum_squares = 5, bucket_limit = 6, bucket = 7}
+    // (tensorboard/compat/proto/summary.proto); bucket i holds values up to bucket_limit[i].
+    detail::ProtobufWriter histo;
+    std::string limits, counts;
+    auto put = [](std::string& out, double d) {
+      const auto bits = std::bit_cast<std::uint64_t>(d);
+      for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xFF));
+    };
+    const std::int64_t n = v.numel();
+    double lo = 0, hi = 0;
+    if (n > 0) {
+      lo = v.min().item<double>();
+      hi = v.max().item<double>();
+      const auto c = lo == hi ? at::full({1}, static_cast<double>(n), at::kDouble) : at::histc(v, bins, lo, hi);
+      const double width = (hi - lo) / static_cast<double>(c.numel());
+      for (std::int64_t i = 0; i < c.numel(); ++i) {
+        put(limits, i + 1 == c.numel() ? hi : lo + width * static_cast<double>(i + 1));
+        put(counts, c[i].item<double>());
+      }
+    }
+    histo.fixed64(1, lo).fixed64(2, hi).fixed64(3, static_cast<double>(n));
+    histo.fixed64(4, n ? v.sum().item<double>() : 0.0).fixed64(5, n ? v.square().sum().item<double>() : 0.0);
+    if (n > 0) histo.bytes(6, limits).bytes(7, counts);  // packed repeated doubles
+    add_event(step, detail::ProtobufWriter().message(1, detail::ProtobufWriter().bytes(1, tag).message(5, histo)));
+    save();
+  }
+
+  /// `text` (Markdown) at `step`, for the TEXT tab. Written at once.
+  void log_text(std::string_view tag, std::string_view text, std::int64_t step) {
+    // Summary.Value {tag = 1, tensor = 8, metadata = 9}: a scalar string TensorProto {dtype = 1
+    // (DT_STRING = 7), tensor_shape = 2 (empty: a scalar), string_val = 8} for the "text" plugin.
+    const auto tensor = detail::ProtobufWriter().varint(1, 7).bytes(2, "").bytes(8, text);
+    const auto metadata = detail::ProtobufWriter().message(1, detail::ProtobufWriter().bytes(1, "text"));
+    add_event(step, detail::ProtobufWriter().message(1, detail::ProtobufWriter().bytes(1, tag).message(8, tensor).message(9, metadata)));
+    save();
+  }
+
+  /// An image already encoded (PNG) of `height` x `width` pixels with `channels` 1 (grey),
+  /// 3 (RGB) or 4 (RGBA), for the IMAGES tab; kiln::log_image encodes a tensor. Written at once.
+  void log_encoded_image(std::string_view tag, std::string_view encoded, std::int64_t height, std::int64_t width,
+                         int channels, std::int64_t step) {
+    // Summary.Value {tag = 1, image = 4}; Summary.Image {height = 1, width = 2, colorspace = 3,
+    // encoded_image_string = 4}.
+    const auto image = detail::ProtobufWriter()
+                           .varint(1, static_cast<std::uint64_t>(height))
+                           .varint(2, static_cast<std::uint64_t>(width))
+                           .varint(3, static_cast<std::uint64_t>(channels))
+                           .bytes(4, encoded);
+    add_event(step, detail::ProtobufWriter().message(1, detail::ProtobufWriter().bytes(1, tag).message(4, image)));
     save();
   }
 

@@ -55,6 +55,10 @@ constexpr bool check_handler() {
   constexpr bool reported = lightning || non_const || no_trainer;  // one mistake, one error
   static_assert(reported || trainer_events || !engine_events, KILN_ERR_HANDLER_ENGINE_EVENTS_ONLY);
   static_assert(reported || !callback || trainer_events || engine_events, KILN_ERR_CALLBACK_HANDLES_NOTHING);
+  if constexpr (requires { H::template check_trainer<Owner>(); }) {
+    constexpr bool checked = H::template check_trainer<Owner>();  // its static_asserts say what it needs
+    (void)checked;
+  }
   return true;
 }
 

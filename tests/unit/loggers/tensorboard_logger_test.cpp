@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -293,4 +295,50 @@ TEST_CASE("Trainer with CsvLogger and TensorBoardLogger logs the same steps into
     REQUIRE_THAT(text, Contains(scalar_block("loss", csv_loss[step])));
     REQUIRE_THAT(records[i], Contains(std::string("\x0A\x05" "epoch", 7)));
   }
+}
+
+namespace {
+// A packed repeated double field as protobuf writes it: key, length, little-endian doubles.
+std::string packed_doubles(std::uint8_t field, std::initializer_list<double> values) {
+  std::string out{static_cast<char>((field << 3) | 2), static_cast<char>(8 * values.size())};
+  for (double v : values)
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((std::bit_cast<std::uint64_t>(v) >> (8 * i)) & 0xFF));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("TensorBoardLogger writes histograms and text as records of their own", "[loggers][tensorboard]") {
+  const auto root = fs::temp_directory_path() / "kiln_tb_histogram_test";
+  fs::remove_all(root);
+  kiln::TensorBoardLogger logger({.save_dir = root});
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  logger.log_histogram("w", torch::tensor({3.0, 1.0, 2.0, nan, 2.0, 3.0, 3.0}), 5, 3);  // NaN left out
+  logger.log_histogram("same", torch::full({4}, 0.5f), 6);                           // one bucket
+  logger.log_histogram("empty", torch::zeros({0}), 7);
+  logger.log_text("notes", "hello **kiln**", 8);
+  REQUIRE_THROWS_WITH(logger.log_histogram("w", torch::ones({2}), 9, 0), Contains("bins must be >= 1 (got 0)"));
+
+  const auto files = find_files(root, "events.out.tfevents.");
+  REQUIRE(files.size() == 1);  // each call is on disk at once
+  const auto records = read_records(files[0]);
+  REQUIRE(records.size() == 1 + 4);
+  // Buckets [1, 5/3], (5/3, 7/3], (7/3, 3] hold 1, 2 and 3 values (numpy.histogram's counts).
+  REQUIRE_THAT(records[1], Contains(packed_doubles(6, {1 + 2.0 / 3, 1 + 4.0 / 3, 3.0})));
+  REQUIRE_THAT(records[1], Contains(packed_doubles(7, {1.0, 2.0, 3.0})));
+  const auto w = decode_raw(records[1]);
+  INFO(w);
+  REQUIRE_THAT(w, Contains("\n2: 5\n"));  // the step
+  REQUIRE_THAT(w, Contains(fmt::format("1: 0x{:016x}\n", std::bit_cast<std::uint64_t>(1.0))));   // min
+  REQUIRE_THAT(w, Contains(fmt::format("2: 0x{:016x}\n", std::bit_cast<std::uint64_t>(3.0))));   // max
+  REQUIRE_THAT(w, Contains(fmt::format("3: 0x{:016x}\n", std::bit_cast<std::uint64_t>(6.0))));   // num
+  REQUIRE_THAT(w, Contains(fmt::format("4: 0x{:016x}\n", std::bit_cast<std::uint64_t>(14.0))));  // sum
+  REQUIRE_THAT(w, Contains(fmt::format("5: 0x{:016x}\n", std::bit_cast<std::uint64_t>(36.0))));  // sum of squares
+  REQUIRE_THAT(records[2], Contains(packed_doubles(6, {0.5})) && Contains(packed_doubles(7, {4.0})));
+  const auto empty = decode_raw(records[3]);
+  INFO(empty);
+  REQUIRE_THAT(empty, Contains(fmt::format("3: 0x{:016x}\n", std::bit_cast<std::uint64_t>(0.0))));
+  REQUIRE_THAT(empty, !Contains("6: ") && !Contains("7: "));
+  const auto text = decode_raw(records[4]);
+  INFO(text);
+  REQUIRE_THAT(text, Contains("1: \"notes\"") && Contains("8: \"hello **kiln**\"") && Contains("1: \"text\""));
 }
