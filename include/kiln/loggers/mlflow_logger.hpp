@@ -62,6 +62,9 @@ class MLFlowLogger {
     std::chrono::milliseconds flush_timeout{10000};
     std::chrono::milliseconds request_timeout{5000};
     std::chrono::milliseconds max_backoff{2000};  ///< longest wait between retries to a silent server
+    /// Values gather this long before a request (unless 1000 wait): each request costs the server
+    /// tens of milliseconds of CPU, which a local server takes from training.
+    std::chrono::milliseconds send_every{1000};
   };
 
   MLFlowLogger() = default;
@@ -226,7 +229,8 @@ class MLFlowLogger {
     }
     running_ = true;
     sender_ = std::make_unique<detail::MlflowSender>(
-        base_, run_id_, detail::MlflowSender::Limits{opt_.max_queue, std::chrono::milliseconds(3000), opt_.request_timeout, opt_.max_backoff});
+        base_, run_id_, detail::MlflowSender::Limits{opt_.max_queue, std::chrono::milliseconds(3000), opt_.request_timeout, opt_.max_backoff,
+                                     opt_.send_every});
   }
 
   /// A later stage logs into the run the fit ended: it runs again until that stage ends.

@@ -48,6 +48,7 @@ class MlflowSender {
   struct Limits {
     std::size_t max_queue;
     std::chrono::milliseconds connect_timeout, request_timeout, max_backoff;
+    std::chrono::milliseconds send_every;  ///< at most one request per interval, unless a full batch waits
   };
 
   MlflowSender(std::string base, std::string run_id, Limits limits)
@@ -86,7 +87,7 @@ class MlflowSender {
   /// queued then is dropped and counted. True when nothing was left.
   bool flush(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
-    retry_at_ = clock::time_point{};  // one retry now rather than after the back-off; then back-off again
+    next_send_ = clock::time_point{};  // send now rather than after the interval or back-off
     wake_.notify_all();
     const bool drained = idle_.wait_for(lock, timeout, [&] { return queue_.empty() && !in_flight_; });
     if (!drained) {
@@ -118,8 +119,12 @@ class MlflowSender {
         wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
         continue;
       }
-      if (!stop_ && clock::now() < retry_at_) {  // backing off after a failure (flush() cuts it short)
-        wake_.wait_until(lock, retry_at_, [&] { return stop_ || clock::now() >= retry_at_; });
+      // Each request costs the server tens of milliseconds of CPU whatever it holds (~60 ms for
+      // runs/log-batch on MLflow 3.17 with SQLite), so values gather for send_every (or until a
+      // batch is full) and back-off stretches that after a failure; flush() cuts either short.
+      const auto ready = [&] { return stop_ || clock::now() >= next_send_ || (!down_ && queue_.size() >= kBatch); };
+      if (!ready()) {
+        wake_.wait_until(lock, next_send_, ready);
         continue;
       }
       const std::size_t n = batch_size();
@@ -141,7 +146,7 @@ class MlflowSender {
         }
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
         backoff = std::chrono::milliseconds(100);
-        retry_at_ = clock::time_point{};
+        next_send_ = clock::now() + limits_.send_every;
       } else {
         down_ = true;
         failed(reply.answered() ? fmt::format("HTTP {}", reply.status) : reply.failure,
@@ -151,7 +156,7 @@ class MlflowSender {
           dropped_ += queue_.size();
           queue_.clear();
         }
-        retry_at_ = clock::now() + backoff;
+        next_send_ = clock::now() + backoff;
         backoff = std::min(backoff * 2, limits_.max_backoff);
       }
       if (queue_.empty()) idle_.notify_all();
@@ -170,7 +175,7 @@ class MlflowSender {
     std::size_t metrics = 0, params = 0, tags = 0, n = 0;
     for (const auto& e : queue_) {
       auto& count = e.kind == MlflowEntry::metric ? metrics : e.kind == MlflowEntry::param ? params : tags;
-      if (n == 1000 || count == (e.kind == MlflowEntry::metric ? 1000u : 100u)) break;
+      if (n == kBatch || count == (e.kind == MlflowEntry::metric ? 1000u : 100u)) break;
       ++count;
       ++n;
     }
@@ -195,7 +200,8 @@ class MlflowSender {
   mutable std::mutex mutex_;
   std::condition_variable wake_, idle_;
   std::deque<MlflowEntry> queue_;
-  clock::time_point retry_at_{};
+  static constexpr std::size_t kBatch = 1000;  ///< MLflow's most entries in one runs/log-batch
+  clock::time_point next_send_{};
   bool stop_ = false, in_flight_ = false, down_ = false, full_said_ = false;
   std::int64_t queued_ = 0, dropped_ = 0;
   std::string last_failure_;
