@@ -87,12 +87,14 @@ class MlflowSender {
   /// queued then is dropped and counted. True when nothing was left.
   bool flush(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
-    next_send_ = clock::time_point{};  // send now rather than after the interval or back-off
+    next_send_ = clock::time_point{};  // now rather than after the interval or back-off
+    flushing_ = true;                  // and each batch after it at once while the server answers
     wake_.notify_all();
-    const bool drained = idle_.wait_for(lock, timeout, [&] { return queue_.empty() && !in_flight_; });
-    if (!drained) {
-      dropped_ += queue_.size();
-      queue_.clear();
+    const bool drained = idle_.wait_for(lock, timeout, [&] { return queue_.empty() && in_flight_ == 0; });
+    flushing_ = false;
+    if (!drained) {  // what a request still carries is counted by its answer
+      dropped_ += static_cast<std::int64_t>(queue_.size() - in_flight_);
+      queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_), queue_.end());
     }
     return drained;
   }
@@ -122,18 +124,20 @@ class MlflowSender {
       // Each request costs the server tens of milliseconds of CPU whatever it holds (~60 ms for
       // runs/log-batch on MLflow 3.17 with SQLite), so values gather for send_every (or until a
       // batch is full) and back-off stretches that after a failure; flush() cuts either short.
-      const auto ready = [&] { return stop_ || clock::now() >= next_send_ || (!down_ && queue_.size() >= kBatch); };
+      const auto ready = [&] {
+        return stop_ || clock::now() >= next_send_ || (!down_ && (flushing_ || queue_.size() >= kBatch));
+      };
       if (!ready()) {
         wake_.wait_until(lock, next_send_, ready);
         continue;
       }
       const std::size_t n = batch_size();
       const std::string body = batch_json(n);
-      in_flight_ = true;
+      in_flight_ = n;
       lock.unlock();
       const HttpReply reply = http.post_json(base_ + "/api/2.0/mlflow/runs/log-batch", body);
       lock.lock();
-      in_flight_ = false;
+      in_flight_ = 0;
       const bool retry = !reply.answered() || reply.status >= 500 || reply.status == 429;
       if (reply.ok() || !retry) {
         if (!reply.ok()) {
@@ -202,7 +206,8 @@ class MlflowSender {
   std::deque<MlflowEntry> queue_;
   static constexpr std::size_t kBatch = 1000;  ///< MLflow's most entries in one runs/log-batch
   clock::time_point next_send_{};
-  bool stop_ = false, in_flight_ = false, down_ = false, full_said_ = false;
+  std::size_t in_flight_ = 0;  ///< entries at the queue's front that a request carries now
+  bool stop_ = false, flushing_ = false, down_ = false, full_said_ = false;
   std::int64_t queued_ = 0, dropped_ = 0;
   std::string last_failure_;
   std::set<std::string> said_;
