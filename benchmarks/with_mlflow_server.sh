@@ -13,10 +13,19 @@ port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)
 setsid "$(dirname "$python")/mlflow" server --host 127.0.0.1 --port "$port" --workers 1 \
   --backend-store-uri "sqlite:///$work/mlflow.db" --artifacts-destination "$work/artifacts" > "$work/server.log" 2>&1 < /dev/null &
 server=$!
-trap 'kill -TERM -- -$server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+child=""
+trap '[[ -n $child ]] && kill -TERM $child 2>/dev/null; kill -TERM -- -$server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+trap 'exit 143' TERM  # the server and the command go with this script when it is stopped
+trap 'exit 130' INT
 for _ in $(seq 1 600); do
   "$python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/health', timeout=1)" 2>/dev/null && break
   kill -0 $server 2>/dev/null || { echo "with_mlflow_server.sh: mlflow server exited:" >&2; cat "$work/server.log" >&2; exit 1; }
   sleep 0.2
 done
-MLFLOW_TRACKING_URI="http://127.0.0.1:$port" "$@"
+# In the background and waited for: a trap runs at once during `wait`, not after a foreground command.
+MLFLOW_TRACKING_URI="http://127.0.0.1:$port" "$@" &
+child=$!
+status=0
+wait $child || status=$?
+child=""
+exit $status
