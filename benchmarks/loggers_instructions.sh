@@ -25,30 +25,20 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 BUILD_DIR PYTHON [--steps N1] [--extra K]" >&2; exit 2 ;;
   esac
 done
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=benchmarks/callgrind_common.sh
+source "$here/callgrind_common.sh"
 bin=$(cd "$build/benchmarks" && pwd)/loggers
-command -v valgrind > /dev/null || { echo "loggers_instructions.sh: valgrind not found (apt-get install valgrind)" >&2; exit 1; }
-[[ -n ${MLFLOW_TRACKING_URI:-} ]] || exec "$(dirname "$0")/with_mlflow_server.sh" "$python" "$0" "$build" "$python" --steps "$n1" --extra "$extra"
+require_valgrind loggers_instructions.sh
+[[ -n ${MLFLOW_TRACKING_URI:-} ]] || exec "$here/with_mlflow_server.sh" "$python" "$0" "$build" "$python" --steps "$n1" --extra "$extra"
 n2=$((n1 + extra))
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-norand=()
-setarch "$(uname -m)" -R true 2> /dev/null && norand=(setarch "$(uname -m)" -R)
 
 # ir WAY STEPS: instructions of one fit.
 ir() {
-  local out=$work/callgrind.$1.$2
-  if ! "${norand[@]}" valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
-         "$bin" --only "$1" --steps "$2" --mlflow "$MLFLOW_TRACKING_URI" --dir "$work/logs" \
-         > "$work/stdout.$1.$2" 2> "$work/stderr.$1.$2"; then
-    echo "loggers_instructions.sh: $1 with $2 steps failed:" >&2
-    tail -n 20 "$work/stderr.$1.$2" >&2
-    exit 1
-  fi
-  local total
-  total=$(awk '/^totals:/ {print $2}' "$out")
-  [[ $total =~ ^[1-9][0-9]*$ ]] || { echo "loggers_instructions.sh: no instruction count in $out" >&2; exit 1; }
-  echo "$total"
+  callgrind_total loggers_instructions.sh "$work/callgrind.$1.$2" no \
+    "$bin" --only "$1" --steps "$2" --mlflow "$MLFLOW_TRACKING_URI" --dir "$work/logs"
 }
 
 echo "loggers_instructions: $(valgrind --version), steps $n1 and $n2, log_every_n_steps 50, load: $(uptime | sed 's/.*load average: //')"
@@ -57,7 +47,7 @@ for way in none csv tensorboard mlflow; do
   start=$SECONDS
   a=$(ir "$way" "$n1")
   b=$(ir "$way" "$n2")
-  per_step[$way]=$(awk -v a="$a" -v b="$b" -v k="$extra" 'BEGIN {printf "%.1f", (b - a) / k}')
+  per_step[$way]=$(per_step "$a" "$b" "$extra")
   echo "  $way: Ir($n1 steps)=$a Ir($n2 steps)=$b -> ${per_step[$way]} instructions/step ($((SECONDS - start)) s)"
 done
 awk -v n="${per_step[none]}" -v c="${per_step[csv]}" -v t="${per_step[tensorboard]}" -v m="${per_step[mlflow]}" 'BEGIN {

@@ -33,19 +33,15 @@ done
 bin=$build/benchmarks/overhead
 [[ -x $bin ]] || { echo "overhead_instructions.sh: $bin not found (cmake --build $build --target overhead)" >&2; exit 1; }
 bin=$(cd "$(dirname "$bin")" && pwd)/overhead
-command -v valgrind > /dev/null || { echo "overhead_instructions.sh: valgrind not found (apt-get install valgrind)" >&2; exit 1; }
+# shellcheck source=benchmarks/callgrind_common.sh
+source "$here/callgrind_common.sh"
+require_valgrind overhead_instructions.sh
 n2=$((n1 + extra))
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cd "$scratch"  # the Trainer's default checkpoint (checkpoints/last.pt) lands here, not in the caller's folder
 
-# One thread everywhere (OpenMP, OpenBLAS, LibTorch): with a second thread, spinning and
-# scheduling would change the count from run to run. Address-space randomisation off where the
-# kernel allows it, so hash tables keyed by pointers probe alike in every run.
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-norand=()
-setarch "$(uname -m)" -R true 2> /dev/null && norand=(setarch "$(uname -m)" -R)
 # Built with valgrind's callgrind.h, overhead turns instrumentation on for the measured run only;
 # LibTorch's start-up then runs uninstrumented (~20 s instead of ~100 s a run). Without it,
 # everything is counted: slower, and the differencing still cancels the start-up.
@@ -53,22 +49,12 @@ marks=$("$bin" --only raw --steps 1 --warmup 0 --repeats 1 | sed -n 's/^callgrin
 instr_at_start=yes
 [[ $marks == 1 ]] && instr_at_start=no
 
-# ir WAY STEPS: total instructions of one run; also checks it exited cleanly and keeps its hash.
+# ir WAY STEPS: total instructions of one run; also keeps its weights hash.
 ir() {
-  local way=$1 steps=$2 out=$scratch/callgrind.$1.$2
-  if ! "${norand[@]}" valgrind --tool=callgrind --instr-atstart="$instr_at_start" --callgrind-out-file="$out" \
-         "$bin" --only "$way" --steps "$steps" --repeats 1 --warmup 0 --threads 1 \
-         --raw-zero-grad "$zero_grad" > "$scratch/stdout.$way.$steps" 2> "$scratch/stderr.$way.$steps"; then
-    echo "overhead_instructions.sh: $way with $steps steps failed:" >&2
-    tail -n 20 "$scratch/stderr.$way.$steps" >&2
-    exit 1
-  fi
-  sed -n 's/.*weights_hash=\([0-9a-f]*\).*/\1/p' "$scratch/stdout.$way.$steps" > "$scratch/hash.$way.$steps"
-  # callgrind's output file ends with "totals: <Ir>" (its "summary:" line near the top stays 0
-  # when instrumentation starts late).
-  local total
-  total=$(awk '/^totals:/ {print $2}' "$out")
-  [[ $total =~ ^[1-9][0-9]*$ ]] || { echo "overhead_instructions.sh: no instruction count in $out" >&2; exit 1; }
+  local out=$scratch/callgrind.$1.$2 total
+  total=$(callgrind_total overhead_instructions.sh "$out" "$instr_at_start" \
+    "$bin" --only "$1" --steps "$2" --repeats 1 --warmup 0 --threads 1 --raw-zero-grad "$zero_grad") || exit 1
+  sed -n 's/.*weights_hash=\([0-9a-f]*\).*/\1/p' "$out.stdout" > "$scratch/hash.$1.$2"
   echo "$total"
 }
 
@@ -80,7 +66,7 @@ for way in raw trainer callbacks; do
   start=$SECONDS
   a=$(ir "$way" "$n1")
   b=$(ir "$way" "$n2")
-  per_step[$way]=$(awk -v a="$a" -v b="$b" -v k="$extra" 'BEGIN {printf "%.1f", (b - a) / k}')
+  per_step[$way]=$(per_step "$a" "$b" "$extra")
   echo "  $way: Ir($n1 steps)=$a Ir($n2 steps)=$b -> ${per_step[$way]} instructions/step ($((SECONDS - start)) s)"
 done
 

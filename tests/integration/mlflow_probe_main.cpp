@@ -26,6 +26,8 @@
 #include <kiln/kiln.hpp>
 #include <kiln/loggers/mlflow_logger.hpp>
 
+#include "../unit/linear_data.hpp"
+
 namespace {
 
 using Batch = std::pair<torch::Tensor, torch::Tensor>;
@@ -71,17 +73,6 @@ struct AtStep {
   }
 };
 
-std::vector<Batch> data(int batches, std::uint64_t seed) {
-  torch::manual_seed(seed);
-  auto w = torch::tensor({{1.5}, {-2.0}, {0.5}});
-  std::vector<Batch> out;
-  for (int i = 0; i < batches; ++i) {
-    auto x = torch::randn({4, 3});
-    out.emplace_back(x, x.matmul(w) + 0.1);
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,7 +110,7 @@ int main(int argc, char** argv) {
   config.num_sanity_val_steps = 0;
   kiln::Trainer<Net, kiln::Callbacks<AtStep, kiln::ModelCheckpoint>, kiln::Loggers<kiln::MLFlowLogger, kiln::CsvLogger>> trainer(
       config, std::move(at), kiln::ModelCheckpoint({.monitor = "val/loss", .save_top_k = top_k}), kiln::MLFlowLogger(mlflow));
-  auto train = data(8, 0), val = data(2, 1);
+  auto train = kiln_test::linear_data(8, 4, 0), val = kiln_test::linear_data(2, 4, 1);
   try {
     trainer.fit(net, train, val);
     trainer.validate(net, val);

@@ -22,6 +22,8 @@
 #include <kiln/kiln.hpp>
 #include <kiln/loggers/tensorboard_images.hpp>
 
+#include "../unit/linear_data.hpp"
+
 namespace {
 
 using Batch = std::pair<torch::Tensor, torch::Tensor>;
@@ -48,17 +50,6 @@ struct Net : torch::nn::Module {
   }
 };
 
-std::vector<Batch> data(int batches, std::uint64_t seed) {
-  torch::manual_seed(seed);
-  auto w = torch::tensor({{1.5}, {-2.0}, {0.5}});
-  std::vector<Batch> out;
-  for (int i = 0; i < batches; ++i) {
-    auto x = torch::randn({4, 3});
-    out.emplace_back(x, x.matmul(w) + 0.1);
-  }
-  return out;
-}
-
 void write_raw(const std::filesystem::path& path, const torch::Tensor& t) {
   const auto c = t.contiguous();
   std::ofstream(path, std::ios::binary).write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.nbytes()));
@@ -79,7 +70,7 @@ int main(int argc, char** argv) {
   kiln::Trainer<Net, kiln::Callbacks<kiln::WeightHistograms>, kiln::Loggers<kiln::TensorBoardLogger, kiln::CsvLogger>> trainer(
       config, kiln::WeightHistograms({.every_n_steps = 4}));
   Net net;
-  auto train = data(8, 0), val = data(2, 1);
+  auto train = kiln_test::linear_data(8, 4, 0), val = kiln_test::linear_data(2, 4, 1);
   trainer.fit(net, train, val);
 
   kiln::TensorBoardLogger extra({.save_dir = dir / "extra"});

@@ -3,7 +3,6 @@
 #pragma once
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -214,7 +213,7 @@ class MLFlowLogger {
 
     if (opt_.run_id) {
       long status = 0;
-      auto got = call("/api/2.0/mlflow/runs/get?run_id=" + escape(*opt_.run_id), std::nullopt, &status);
+      auto got = call("/api/2.0/mlflow/runs/get?run_id=" + client().escape(*opt_.run_id), std::nullopt, &status);
       if (status != 200)
         throw Error(fmt::format("kiln: MLFlowLogger: run_id {} is not a run on {}: HTTP {} {}", *opt_.run_id, base_, status, got.dump()));
       run_id_ = *opt_.run_id;
@@ -242,7 +241,7 @@ class MLFlowLogger {
 
   std::string experiment_id() {
     long status = 0;
-    const std::string by_name = "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + escape(opt_.experiment_name);
+    const std::string by_name = "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + client().escape(opt_.experiment_name);
     auto found = call(by_name, std::nullopt, &status);
     if (status == 200) return found.at("experiment").at("experiment_id").get<std::string>();
     if (status != 404)
@@ -282,15 +281,6 @@ class MLFlowLogger {
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
     if (s.size() != 40 && s.size() != 64) return std::nullopt;
     return s;
-  }
-
-  static std::string escape(const std::string& s) {
-    std::string out;
-    for (unsigned char c : s) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
-      else out += fmt::format("%{:02X}", c);
-    }
-    return out;
   }
 
   Options opt_;

@@ -92,11 +92,12 @@ class TensorBoardLogger {
     if (n > 0) {
       lo = v.min().item<double>();
       hi = v.max().item<double>();
-      const auto c = lo == hi ? at::full({1}, static_cast<double>(n), at::kDouble) : at::histc(v, bins, lo, hi);
+      const auto c = (lo == hi ? at::full({1}, static_cast<double>(n), at::kDouble) : at::histc(v, bins, lo, hi)).contiguous();
+      const auto count = c.accessor<double, 1>();  // v is on the CPU, so is c: read in place
       const double width = (hi - lo) / static_cast<double>(c.numel());
       for (std::int64_t i = 0; i < c.numel(); ++i) {
         put(limits, i + 1 == c.numel() ? hi : lo + width * static_cast<double>(i + 1));
-        put(counts, c[i].item<double>());
+        put(counts, count[i]);
       }
     }
     histo.fixed64(1, lo).fixed64(2, hi).fixed64(3, static_cast<double>(n));

@@ -34,6 +34,13 @@ class HttpClient {
   HttpReply get(const std::string& url) { return perform(url, nullptr); }
   HttpReply post_json(const std::string& url, const std::string& json) { return perform(url, &json); }
 
+  /// `s` percent-encoded for a URL's query (libcurl's curl_easy_escape).
+  std::string escape(const std::string& s) {
+    std::unique_ptr<char, void (*)(void*)> out(
+        handle_ ? curl_easy_escape(handle_.get(), s.data(), static_cast<int>(s.size())) : nullptr, curl_free);
+    return out ? std::string(out.get()) : std::string();
+  }
+
  private:
   struct Cleanup {
     void operator()(CURL* c) const { curl_easy_cleanup(c); }
