@@ -42,7 +42,8 @@ inline nlohmann::json mlflow_number(double v) {
 /// training loop only takes a lock and appends. Batches keep MLflow's per-request limits (1000
 /// metrics, 100 params, 100 tags, 1000 entries). An unanswered request or a 5xx/429 answer
 /// keeps the batch and retries it with back-off (the server may come back); any other answer
-/// that is not 2xx drops the batch. Each distinct failure is said once on stderr.
+/// that is not 2xx drops the batch. Each distinct failure is said once on stderr, and an outage
+/// (no answer, 5xx, 429 until the server answers again) by its first failure only.
 class MlflowSender {
  public:
   struct Limits {
@@ -152,10 +153,11 @@ class MlflowSender {
         backoff = std::chrono::milliseconds(100);
         next_send_ = clock::now() + limits_.send_every;
       } else {
-        down_ = true;
-        failed(reply.answered() ? fmt::format("HTTP {}", reply.status) : reply.failure,
-               reply.answered() ? fmt::format("HTTP {} {}", reply.status, reply.body) : reply.error,
-               "; keeping the values and retrying");
+        // One line per outage: a restarting server may refuse connections, then time out, then answer.
+        const std::string kind = reply.answered() ? fmt::format("HTTP {}", reply.status) : reply.failure;
+        if (std::exchange(down_, true)) last_failure_ = kind;
+        else failed(kind, reply.answered() ? fmt::format("HTTP {} {}", reply.status, reply.body) : reply.error,
+                    "; keeping the values and retrying");
         if (stop_) {  // shutting down without a flush: nothing will retry
           dropped_ += queue_.size();
           queue_.clear();
