@@ -85,7 +85,7 @@ class Engine {
     // Trainer's, is the Trainer's to manage).
     if (state_ == &own_state_ && s.max_epochs >= 0 && s.epoch >= s.max_epochs) s = State{};
     const std::int64_t limit = opt.epoch_length.value_or(-1);
-    detail::begin_run(s, range, opt.max_epochs, limit);
+    detail::begin_run(s, detail::size_of(range), opt.max_epochs, limit);
     std::int64_t skip = opt.skip_batches;
     try {
       emit(event::started{});

@@ -28,6 +28,7 @@
 #include <kiln/trainer/handler_set.hpp>
 #include <kiln/trainer/inline_config.hpp>
 #include <kiln/trainer/logging_hub.hpp>
+#include <kiln/trainer/loop_host_impl.hpp>
 #include <kiln/trainer/policy_set.hpp>
 #include <kiln/trainer/run_guard.hpp>
 #include <kiln/trainer/session.hpp>
@@ -213,9 +214,26 @@ class Trainer {
           profiled(Stage::fit, [&] {
             loops().setup_stage(Stage::fit, module);  // first: loggers choose the folder "last" is looked up in
             if (options.ckpt_path) checkpoints_.restore(module, *options.ckpt_path, options.strict, *this);
-            detail::FitLoop<Ctx, Module, Val>(loops(), module, val, preemption).run(train);
+            run_fit_loop(module, train, val, preemption);
           });
         });
+    }
+  }
+
+  template <class TrainData, class Val>
+  void run_fit_loop(Module& module, TrainData& train, Val* val, detail::PreemptionHandler& preemption) {
+    detail::TrainerLoopHost<Ctx, Module> host(loops(), module);
+    auto& parts = host.parts();
+    auto train_source = detail::batch_source(parts, detail::rank_range(train, strategy_), [&](auto& b, StepContext& ctx) {
+      if constexpr (std::is_void_v<decltype(module.training_step(b, ctx))>) module.training_step(b, ctx);
+      else return at::Tensor(module.training_step(b, ctx));
+    });
+    if constexpr (std::is_same_v<Val, detail::no_data>) {
+      detail::FitLoop(host, module, train_source, nullptr, automatic_optimization, preemption).run();
+    } else {
+      auto val_source = detail::batch_source(parts, detail::rank_range(*val, strategy_),
+                                             [&](auto& b, StepContext& ctx) { module.validation_step(b, ctx); });
+      detail::FitLoop(host, module, train_source, &val_source, automatic_optimization, preemption).run();
     }
   }
 
@@ -256,7 +274,9 @@ class Trainer {
       profiled(S, [&] {
         loops().setup_stage(S, module);
         const auto [limit, option] = detail::stage_limit(config_, S);
-        out = detail::EvaluationLoop<Ctx, Module, S>(loops(), module).run(data, limit, option, -1, step);
+        detail::TrainerLoopHost<Ctx, Module> host(loops(), module);
+        auto source = detail::batch_source(host.parts(), detail::rank_range(data, strategy_), step);
+        out = detail::EvaluationLoop<S>(host, module).run(source, limit, option, -1);
         if constexpr (S != Stage::predict) hub_.save();
         loops().emit_outside_loop(event::teardown{S}, &module, S);
       });

@@ -12,10 +12,10 @@ set(functions
   "kiln::CsvLogger::save()"
   "kiln::CsvLogger::log_metrics("
   "kiln::LogBuffer::log("
-  "kiln::LogBuffer::epoch_values"
+  "kiln::detail::FitLoop::run()"
   "kiln::ProgressBar::write_line("
   "kiln::validate(kiln::TrainerConfig const&)"
-  "kiln::detail::clip_gradients("
+  "kiln::detail::EvaluationLoop<(kiln::Stage)3>::run"
   "kiln::detail::versioned_log_dir(")
 string(REPLACE "\n" ";" lines "${symbols}")
 set(referenced 0)

@@ -21,12 +21,11 @@ auto& rank_range(Data& data, Strategy& strategy) {
 }
 
 /// The start of a run of up to `max_epochs` epochs of at most `limit` batches (-1: all) over
-/// `range`: the epoch length is known only from a sized range; on unsized data a limit is only a maximum.
-template <class Range>
-void begin_run(State& s, Range& range, std::int64_t max_epochs, std::int64_t limit) {
+/// data of `size` batches: the epoch length is known only for sized data; on unsized data a
+/// limit is only a maximum.
+inline void begin_run(State& s, std::optional<std::int64_t> size, std::int64_t max_epochs, std::int64_t limit) {
   s.max_epochs = max_epochs;
   s.should_stop = false;
-  const auto size = size_of(range);
   s.epoch_length = size ? std::optional<std::int64_t>(limit >= 0 ? std::min(limit, *size) : *size) : std::nullopt;
 }
 

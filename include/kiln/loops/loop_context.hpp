@@ -69,8 +69,12 @@ struct LoopContext {
   /// value logged there would reach no logger.
   template <class Event, class Module>
   void emit_outside_loop(const Event& e, Module* module, Stage stage) {
-    StepContext ctx(wiring_with(session.state, stage, this, &refuse_log, &refuse_log_metric));
+    StepContext ctx(outside_wiring(stage));
     handlers.emit(e, owner, module, &ctx);
+  }
+  /// The StepContext of a hook outside a loop's steps: ctx.log is refused.
+  StepContext::Wiring outside_wiring(Stage stage) {
+    return wiring_with(session.state, stage, this, &refuse_log, &refuse_log_metric);
   }
 
   /// Emits event::setup for `stage`, agrees on the log folder, then hands the module's hparams()

@@ -23,6 +23,13 @@ namespace kiln {
 /// read (`.item()`) only when `step_values()` / `epoch_values()` are called.
 class LogBuffer {
  public:
+  LogBuffer() = default;
+  LogBuffer(const LogBuffer&) = default;
+  LogBuffer& operator=(const LogBuffer&) = default;
+  LogBuffer(LogBuffer&&) = default;
+  LogBuffer& operator=(LogBuffer&&) = default;
+  KILN_DECL ~LogBuffer();  // out of line: its maps' code is compiled with kiln, not in every loop's user
+
   /// Records `value` under `name`; the options of the first call for a name stick. `weight`
   /// (opt.batch_size, else the batch's size) weighs the value in a mean over the epoch.
   KILN_DECL void log(std::string_view name, const at::Tensor& value, const LogOptions& opt, Stage stage, std::int64_t weight = 1);
@@ -120,6 +127,8 @@ class LogBuffer {
 
 #if KILN_DEFINITIONS
 namespace kiln {
+
+KILN_DECL LogBuffer::~LogBuffer() = default;
 
 KILN_DECL void LogBuffer::log(std::string_view name, const at::Tensor& value, const LogOptions& opt, Stage stage, std::int64_t weight) {
   if (value.numel() != 1)

@@ -257,3 +257,30 @@ TEST_CASE("callbacks see Stage::sanity_check during the sanity check", "[regress
   REQUIRE(stages[0] == kiln::Stage::sanity_check);
   REQUIRE(stages[1] == kiln::Stage::fit);
 }
+
+namespace {
+// Runs forward_over_train_data() at each train_batch_start, before the loop's own step on that batch.
+struct ForwardFirst {
+  int passes = 0;
+  template <class T>
+  void on(const kiln::event::train_batch_start&, T& t) {
+    t.forward_over_train_data();
+    ++passes;
+  }
+};
+}  // namespace
+
+TEST_CASE("forward_over_train_data() from a batch handler leaves the batch being trained untouched", "[trainer]") {
+  // The nested pass walks the same data; the step after it must still get the batch whose
+  // train_batch_start it came from, so the weights match a fit without the callback.
+  auto data = linear_data(3, 4, 7);
+  Linear plain, nested;
+  Quiet<> a(quiet({.max_epochs = 1}));
+  Quiet<Linear, kiln::Callbacks<ForwardFirst>> b(quiet({.max_epochs = 1}));
+  a.fit(plain, data);
+  b.fit(nested, data);
+  REQUIRE(b.callback<ForwardFirst>().passes == 3);
+  REQUIRE(torch::equal(plain.fc->weight, nested.fc->weight));
+  REQUIRE(torch::equal(plain.fc->bias, nested.fc->bias));
+  REQUIRE_FALSE(torch::equal(plain.fc->weight, Linear().fc->weight));
+}
