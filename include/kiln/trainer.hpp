@@ -220,6 +220,8 @@ class Trainer {
     }
   }
 
+  /// The fit loop over `train`, validating on `val` (no_data: none), with this Trainer's parts
+  /// and the module's steps behind the loop's interfaces (kiln/loops/loop_host.hpp).
   template <class TrainData, class Val>
   void run_fit_loop(Module& module, TrainData& train, Val* val, detail::PreemptionHandler& preemption) {
     detail::TrainerLoopHost<Ctx, Module> host(loops(), module);

@@ -16,7 +16,6 @@
 #include <kiln/core/stage.hpp>
 #include <kiln/core/state.hpp>
 #include <kiln/core/step_context.hpp>
-#include <kiln/profiler/profiler.hpp>
 #include <kiln/trainer/log_buffer.hpp>
 #include <kiln/trainer/session.hpp>
 
@@ -36,13 +35,6 @@ struct LoopContext {
   Checkpoints& checkpoints;
   Profiler& profiler;
   static constexpr bool profiling = Profiler::enabled;
-
-  /// Times the enclosing scope as action Name when the Trainer has a profiler; nothing otherwise.
-  template <ActionName Name>
-  [[nodiscard]] auto profile() {
-    if constexpr (Profiler::enabled) return profiler.scope(action_id<Name>());
-    else return typename Profiler::Scope{};
-  }
 
   /// Sends `e` to the callbacks, the loggers, then the module's on_<event> hook (given module and ctx).
   template <class Event, class Module = torch::nn::Module>
