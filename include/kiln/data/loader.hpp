@@ -114,7 +114,7 @@ class Loader {
   auto begin() { return loader_->begin(); }
   auto end() { return loader_->end(); }
 
-  /// The loops call this with the strategy's rank and world size: a loader made before kiln's own
+  /// The Trainer calls this (detail::rank_range) with the strategy's rank and world size: a loader made before kiln's own
   /// launcher started the ranks (config.devices) takes its shard from the next epoch on. Rank
   /// and world size given in the options are kept.
   void use_ranks(int rank, int world_size) {

@@ -56,9 +56,9 @@ struct LoopContext {
     return strategy.with_batch_on_device(batch, [&](auto& b) -> decltype(auto) { return precision.with_batch(b, f); });
   }
 
-  /// Sends `e` to the handlers and the module's hook outside a loop's steps (setup, the sanity
-  /// check's start and end, teardown, exception): the hook's StepContext refuses ctx.log, since a
-  /// value logged there would reach no logger.
+  /// Sends `e` to the handlers and the module's hook outside a loop's steps (setup, teardown,
+  /// exception; the loops' own go through LoopHost::emit_outside_loop): the hook's StepContext
+  /// refuses ctx.log, since a value logged there would reach no logger.
   template <class Event, class Module>
   void emit_outside_loop(const Event& e, Module* module, Stage stage) {
     StepContext ctx(outside_wiring(stage));

@@ -24,8 +24,8 @@ namespace kiln::detail {
 /// A Trainer's parts as its loops use them. Each Trainer type implements it once
 /// (trainer/loop_host_impl.hpp), so the loops are ordinary functions, compiled once with kiln
 /// (separate compilation) instead of once per Trainer type in every user translation unit. An
-/// event costs one indirect call here; behind it, its handlers are still dispatched statically
-/// (a callback without a handler for it adds nothing).
+/// event costs two indirect calls here (the host's, then its function for that event); behind
+/// them its handlers are still dispatched statically (a callback without a handler adds nothing).
 class LoopHost {
  public:
   LoopHost(const TrainerConfig& config, Session& session) : config(config), session(session) {}
@@ -37,11 +37,15 @@ class LoopHost {
 
   /// Sends `e` to the callbacks, the loggers, then the module's on_<event> hook (given ctx).
   template <class Event>
-  void emit(const Event& e, StepContext* ctx) { emit_event(event::index_of<Event>, &e, ctx); }
+  void emit(const Event& e, StepContext* ctx) {
+    static_assert(event::index_of<Event> < event::engine_first, "kiln: the loops emit only the Trainer's events");
+    emit_event(event::index_of<Event>, &e, ctx);
+  }
   /// As emit(), outside a loop's steps (the sanity check's start and end, teardown): the hook's
   /// StepContext refuses ctx.log, since a value logged there would reach no logger.
   template <class Event>
   void emit_outside_loop(const Event& e, Stage stage) {
+    static_assert(event::index_of<Event> < event::engine_first, "kiln: the loops emit only the Trainer's events");
     StepContext ctx(outside_wiring(stage));
     emit_event(event::index_of<Event>, &e, &ctx);
   }

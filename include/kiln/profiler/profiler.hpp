@@ -47,7 +47,7 @@ std::size_t handler_action(const char* kind) {
   return id;
 }
 
-/// A phase's name as a template argument: `profile<"training_step">()`.
+/// A phase's name as a template argument: `action_id<"training_step">()`.
 template <std::size_t N>
 struct ActionName {
   char text[N];

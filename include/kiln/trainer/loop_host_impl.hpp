@@ -88,12 +88,17 @@ class TypedBatchSource final : public BatchSource {
     if constexpr (requires { range_.set_epoch(epoch); }) range_.set_epoch(epoch);
   }
   void each(State& s, std::int64_t limit, std::int64_t skip, BatchBody& body) override {
-    Raw* outer = current_;  // a nested pass (forward_over_train_data from a batch handler) restores it
+    // A nested pass (forward_over_train_data from a batch handler) puts the outer batch back,
+    // also when it ends by an exception a handler catches.
+    struct Restore {
+      Raw*& current;
+      Raw* outer;
+      ~Restore() { current = outer; }
+    } restore{current_, current_};
     for_each_batch(range_, s, limit, skip, [&](auto& raw) {
       current_ = &raw;
       body.batch();
     });
-    current_ = outer;
   }
   at::Tensor step(StepContext& ctx, std::size_t action) override {
     return c_.with_batch(*current_, [&](auto& b) -> at::Tensor {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tests/unit/loops/fit_loop_test.cpp — the training loop: accumulation, limits, validation intervals, stops, errors, data it is fed.
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -283,4 +284,42 @@ TEST_CASE("forward_over_train_data() from a batch handler leaves the batch being
   REQUIRE(torch::equal(plain.fc->weight, nested.fc->weight));
   REQUIRE(torch::equal(plain.fc->bias, nested.fc->bias));
   REQUIRE_FALSE(torch::equal(plain.fc->weight, Linear().fc->weight));
+}
+
+namespace {
+// Linear whose training_step fails without gradients, so forward_over_train_data() fails on its first batch.
+struct FailsWithoutGrad : Linear {
+  torch::Tensor training_step(const Batch& b, kiln::StepContext& ctx) {
+    if (!torch::GradMode::is_enabled()) throw std::runtime_error("no gradients here");
+    return Linear::training_step(b, ctx);
+  }
+};
+// At batch 1, runs forward_over_train_data() and catches its error.
+struct CatchesForwardError {
+  int caught = 0;
+  template <class T>
+  void on(const kiln::event::train_batch_start& e, T& t) {
+    if (e.batch_idx != 1) return;
+    try {
+      t.forward_over_train_data();
+    } catch (const std::runtime_error&) {
+      ++caught;
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("a nested forward_over_train_data() that fails and is caught leaves the batch being trained untouched", "[trainer]") {
+  // The nested pass stopped on batch 0; the loop's step at batch 1 must still train batch 1.
+  auto data = linear_data(3, 4, 7);
+  Linear plain;
+  FailsWithoutGrad nested;
+  Quiet<> a(quiet({.max_epochs = 1}));
+  Quiet<FailsWithoutGrad, kiln::Callbacks<CatchesForwardError>> b(quiet({.max_epochs = 1}));
+  a.fit(plain, data);
+  b.fit(nested, data);
+  REQUIRE(b.callback<CatchesForwardError>().caught == 1);
+  REQUIRE(b.state().global_step == 3);
+  REQUIRE(torch::equal(plain.fc->weight, nested.fc->weight));
+  REQUIRE(torch::equal(plain.fc->bias, nested.fc->bias));
 }
