@@ -13,7 +13,7 @@ set(functions
   "kiln::CsvLogger::log_metrics("
   "kiln::LogBuffer::log("
   "kiln::detail::FitLoop::run()"
-  "kiln::ProgressBar::write_line("
+  "kiln::ProgressBar::draw_train("
   "kiln::validate(kiln::TrainerConfig const&)"
   "kiln::detail::EvaluationLoop<(kiln::Stage)3>::run"
   "kiln::detail::versioned_log_dir(")

@@ -15,7 +15,9 @@
 
 #include <kiln/core/events.hpp>
 #include <kiln/core/linkage.hpp>
+#include <kiln/core/logging.hpp>
 #include <kiln/core/stage.hpp>
+#include <kiln/core/state.hpp>
 
 namespace kiln {
 
@@ -63,7 +65,7 @@ class ProgressBar {
     done_ = 0;
     skipped_ = -1;
     in_epoch_ = true;
-    if (tty_) draw_train(t, false);
+    if (tty_) draw_train(t.state(), t.progress_bar_metrics(), false);
   }
   template <class T>
   void on(const event::train_batch_end& e, T& t) {
@@ -71,13 +73,14 @@ class ProgressBar {
     done_ = e.batch_idx + 1;
     if (skipped_ < 0) skipped_ = e.batch_idx;  // a resumed epoch starts past its first batches
     // Metrics are read (a device sync) only when a line is drawn.
-    if (tty_ ? done_ % opt_.refresh_rate == 0 : line_due(t.state().epoch_length)) draw_train(t, false);
+    if (tty_ ? done_ % opt_.refresh_rate == 0 : line_due(t.state().epoch_length))
+      draw_train(t.state(), t.progress_bar_metrics(), false);
   }
   template <class T>
   void on(const event::train_epoch_end&, T& t) {
     if (!enabled(t)) return;
     in_epoch_ = false;
-    draw_train(t, true);
+    draw_train(t.state(), t.progress_bar_metrics(), true);
   }
 
   // The sanity check emits validation's events; evaluation_state()->stage tells them apart.
@@ -94,9 +97,7 @@ class ProgressBar {
   /// Ends a half-drawn terminal line, so the error message starts on a line of its own.
   template <class T>
   void on(const event::exception&, T&) {
-    if (pending_) write_raw("\n");
-    flush_deferred();
-    pending_ = in_fit_ = in_epoch_ = false;
+    end_on_exception();
   }
 
  private:
@@ -115,15 +116,8 @@ class ProgressBar {
     return (!total || done_ < *total) && seconds_since(last_line_) >= opt_.print_every_s;
   }
 
-  template <class T>
-  void draw_train(T& t, bool end_line) {
-    const auto& s = t.state();
-    std::string line = fmt::format("Epoch {}: ", s.epoch);  // 0-based, no "/max": as Lightning shows it
-    line += detail::progress_text(done_, s.epoch_length, seconds_since(epoch_start_), std::max<std::int64_t>(skipped_, 0));
-    for (const auto& [name, value] : t.progress_bar_metrics()) line += fmt::format(" {}={:.4g}", name, value);
-    write_line(line, end_line);
-    flush_deferred();
-  }
+  // The drawing is not a template on the Trainer: it is compiled once with kiln.
+  KILN_DECL void draw_train(const State& s, const MetricMap& metrics, bool end_line);
 
   template <class T>
   void eval_start(T& t) {
@@ -135,37 +129,17 @@ class ProgressBar {
   void eval_batch(T& t, std::int64_t batch_idx) {
     if (!enabled(t)) return;
     eval_done_ = batch_idx + 1;
-    if (tty_ && eval_done_ % opt_.refresh_rate == 0) draw_eval(t, false);
+    if (tty_ && eval_done_ % opt_.refresh_rate == 0) draw_eval(t.evaluation_state(), false);
   }
   template <class T>
   void eval_end(T& t) {
-    if (!enabled(t)) return;
-    if (!tty_ && in_epoch_) {
-      deferred_ = eval_text(t);  // after the epoch's own line, which the reader looks for first
-      return;
-    }
-    if (!tty_ || !in_fit_) {
-      draw_eval(t, true);  // a line of its own, kept
-      return;
-    }
-    write_raw("\r\x1b[K");  // inside fit the line is cleared, as Lightning's, and training's comes back
-    pending_ = false;
-    if (in_epoch_) draw_train(t, false);
+    if (enabled(t) && end_eval(t.evaluation_state())) draw_train(t.state(), t.progress_bar_metrics(), false);
   }
-  template <class T>
-  void draw_eval(T& t, bool end_line) {
-    if (auto text = eval_text(t); !text.empty()) write_line(std::move(text), end_line);
-  }
-  template <class T>
-  std::string eval_text(T& t) const {
-    const auto* s = t.evaluation_state();
-    if (!s) return {};
-    const char* label = s->stage == Stage::sanity_check ? "Sanity Checking"
-                        : s->stage == Stage::test       ? "Testing"
-                        : s->stage == Stage::predict    ? "Predicting"
-                                                        : "Validation";
-    return fmt::format("{}: {}", label, detail::progress_text(eval_done_, s->epoch_length, seconds_since(eval_start_)));
-  }
+  /// Ends the line of an evaluation pass `s`; true when training's line is to be drawn again.
+  KILN_DECL bool end_eval(const State* s);
+  KILN_DECL void draw_eval(const State* s, bool end_line);
+  KILN_DECL std::string eval_text(const State* s) const;
+  KILN_DECL void end_on_exception();
   void flush_deferred() {
     if (!deferred_.empty()) write_line(std::exchange(deferred_, {}), true);
   }
@@ -197,6 +171,47 @@ KILN_DECL std::string format_duration(double seconds);
 
 #if KILN_DEFINITIONS
 namespace kiln {
+
+KILN_DECL void ProgressBar::draw_train(const State& s, const MetricMap& metrics, bool end_line) {
+  std::string line = fmt::format("Epoch {}: ", s.epoch);  // 0-based, no "/max": as Lightning shows it
+  line += detail::progress_text(done_, s.epoch_length, seconds_since(epoch_start_), std::max<std::int64_t>(skipped_, 0));
+  for (const auto& [name, value] : metrics) line += fmt::format(" {}={:.4g}", name, value);
+  write_line(line, end_line);
+  flush_deferred();
+}
+
+KILN_DECL bool ProgressBar::end_eval(const State* s) {
+  if (!tty_ && in_epoch_) {
+    deferred_ = eval_text(s);  // after the epoch's own line, which the reader looks for first
+    return false;
+  }
+  if (!tty_ || !in_fit_) {
+    draw_eval(s, true);  // a line of its own, kept
+    return false;
+  }
+  write_raw("\r\x1b[K");  // inside fit the line is cleared, as Lightning's, and training's comes back
+  pending_ = false;
+  return in_epoch_;
+}
+
+KILN_DECL void ProgressBar::draw_eval(const State* s, bool end_line) {
+  if (auto text = eval_text(s); !text.empty()) write_line(std::move(text), end_line);
+}
+
+KILN_DECL std::string ProgressBar::eval_text(const State* s) const {
+  if (!s) return {};
+  const char* label = s->stage == Stage::sanity_check ? "Sanity Checking"
+                      : s->stage == Stage::test       ? "Testing"
+                      : s->stage == Stage::predict    ? "Predicting"
+                                                      : "Validation";
+  return fmt::format("{}: {}", label, detail::progress_text(eval_done_, s->epoch_length, seconds_since(eval_start_)));
+}
+
+KILN_DECL void ProgressBar::end_on_exception() {
+  if (pending_) write_raw("\n");
+  flush_deferred();
+  pending_ = in_fit_ = in_epoch_ = false;
+}
 
 KILN_DECL void ProgressBar::write_line(std::string line, bool end_line) {
   if (!tty_) {

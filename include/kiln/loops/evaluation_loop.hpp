@@ -130,9 +130,9 @@ KILN_DECL MetricMap EvaluationLoop<S>::run(BatchSource& data, const BatchLimit& 
 template <Stage S>
 KILN_DECL void EvaluationLoop<S>::batch() {
   // The profiler's name for this stage's step.
-  static const std::size_t action = S == Stage::test      ? action_id<"test_step">()
-                                    : S == Stage::predict ? action_id<"predict_step">()
-                                                          : action_id<"validation_step">();
+  const std::size_t action = S == Stage::test      ? h_.action<"test_step">()
+                             : S == Stage::predict ? h_.action<"predict_step">()
+                                                   : h_.action<"validation_step">();
   emit(typename E::batch_start{state_.batch_idx});
   data_->step(ctx_, action);
   ++state_.iteration;

@@ -153,7 +153,7 @@ KILN_DECL void FitLoop::run() {
       if (resumed_ && resumed_->skip > 0) resumed_->restore_rng();  // mid-epoch resume: where the run stood
       resumed_.reset();
       {
-        [[maybe_unused]] const auto epoch_scope = h_.profile(action_id<"run_training_epoch">());
+        [[maybe_unused]] const auto epoch_scope = h_.profile<"run_training_epoch">();
         fetch_from_ = Clock::now();
         train_.each(s_, limit_, std::exchange(skip, 0), *this);  // batch() below, per batch
         end_train_epoch();
@@ -234,7 +234,7 @@ KILN_DECL void FitLoop::batch() {
 }
 
 KILN_DECL void FitLoop::train_batch_steps() {
-  [[maybe_unused]] const auto batch_scope = h_.profile(action_id<"run_training_batch">());
+  [[maybe_unused]] const auto batch_scope = h_.profile<"run_training_batch">();
   const std::int64_t step_before = s_.global_step;
   emit(event::train_batch_start{s_.batch_idx});
   s_.output = training_step();
@@ -251,12 +251,13 @@ KILN_DECL void FitLoop::train_batch_steps() {
 }
 
 KILN_DECL at::Tensor FitLoop::training_step() {
+  const std::size_t action = h_.action<"training_step">();
   if (!automatic_) {
-    at::Tensor out = train_.step(ctx_, action_id<"training_step">());
+    at::Tensor out = train_.step(ctx_, action);
     h_.update_scale();  // once per iteration, after every optimizer the step stepped
     return out.defined() ? out.detach() : out;
   }
-  const at::Tensor loss = train_.step(ctx_, action_id<"training_step">());
+  const at::Tensor loss = train_.step(ctx_, action);
   if (!loss.defined())
     throw Error(fmt::format("kiln: training_step returned an undefined tensor at epoch {}, batch {}", s_.epoch,
                             s_.batch_idx));
@@ -264,7 +265,7 @@ KILN_DECL at::Tensor FitLoop::training_step() {
   emit(event::before_backward{scaled});
   // DDP: gradients are averaged over the ranks only in a backward an optimizer step follows
   {
-    [[maybe_unused]] const auto scope = h_.profile(action_id<"backward">());
+    [[maybe_unused]] const auto scope = h_.profile<"backward">();
     h_.backward(scaled, accumulated_ + 1 == cfg_.accumulate_grad_batches || is_last_batch());
   }
   emit(event::after_backward{});
@@ -273,7 +274,7 @@ KILN_DECL at::Tensor FitLoop::training_step() {
 }
 
 KILN_DECL void FitLoop::optimizer_step() {
-  [[maybe_unused]] const auto scope = h_.profile(action_id<"optimizer_step">());
+  [[maybe_unused]] const auto scope = h_.profile<"optimizer_step">();
   auto& o = h_.session.optimizers[0];
   emit(event::before_optimizer_step{0});
   h_.unscale(*o.optimizer);

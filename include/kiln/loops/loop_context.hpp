@@ -35,6 +35,9 @@ struct LoopContext {
   Checkpoints& checkpoints;
   Profiler& profiler;
   static constexpr bool profiling = Profiler::enabled;
+  /// True when a callback, a logger or Module's on_<event> hook takes Event.
+  template <class Event, class Module>
+  static constexpr bool handled = Handlers::template handles<Event, Owner, Module>;
 
   /// Sends `e` to the callbacks, the loggers, then the module's on_<event> hook (given module and ctx).
   template <class Event, class Module = torch::nn::Module>

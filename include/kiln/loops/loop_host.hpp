@@ -16,38 +16,71 @@
 #include <kiln/core/stage.hpp>
 #include <kiln/core/state.hpp>
 #include <kiln/core/step_context.hpp>
+#include <kiln/profiler/profiler.hpp>
 #include <kiln/trainer/log_buffer.hpp>
 #include <kiln/trainer/session.hpp>
 
 namespace kiln::detail {
 
+/// Called for each batch of BatchSource::each, which is BatchSource's current batch meanwhile.
+class BatchBody {
+ public:
+  virtual void batch() = 0;
+
+ protected:
+  ~BatchBody() = default;
+};
+
+/// One stage's data as this rank sees it, with the module's step for it (training_step,
+/// validation_step, ...). The Trainer makes one per data type (trainer/loop_host_impl.hpp).
+class BatchSource {
+ public:
+  /// No profiler action: step() times nothing.
+  static constexpr std::size_t untimed = std::numeric_limits<std::size_t>::max();
+  /// The number of batches, when the data knows it.
+  virtual std::optional<std::int64_t> size() = 0;
+  /// A distributed sampler's epoch (the same shuffle when a run resumes); no-op for other data.
+  virtual void set_epoch(std::int64_t epoch) = 0;
+  /// detail::for_each_batch over the data, calling body.batch() for each batch.
+  virtual void each(State& s, std::int64_t limit, std::int64_t skip, BatchBody& body) = 0;
+  /// The step on the current batch, moved to the device and cast, under the precision's
+  /// autocast, timed as `action`; returns what it returned (an undefined tensor for none).
+  virtual at::Tensor step(StepContext& ctx, std::size_t action) = 0;
+
+ protected:
+  ~BatchSource() = default;
+};
+
 /// A Trainer's parts as its loops use them. Each Trainer type implements it once
 /// (trainer/loop_host_impl.hpp), so the loops are ordinary functions, compiled once with kiln
 /// (separate compilation) instead of once per Trainer type in every user translation unit. An
-/// event costs two indirect calls here (the host's, then its function for that event); behind
-/// them its handlers are still dispatched statically (a callback without a handler adds nothing).
+/// event costs one indirect call here, through the host's table of events, and none when no
+/// handler and no module hook takes it; behind that call its handlers are dispatched statically.
 class LoopHost {
  public:
-  LoopHost(const TrainerConfig& config, Session& session) : config(config), session(session) {}
   LoopHost(const LoopHost&) = delete;
   LoopHost& operator=(const LoopHost&) = delete;
 
   const TrainerConfig& config;
   Session& session;  ///< the only Trainer state the loops change
+  /// False when the Trainer has no profiler: the probes below then do nothing.
+  const bool profiling;
 
   /// Sends `e` to the callbacks, the loggers, then the module's on_<event> hook (given ctx).
   template <class Event>
   void emit(const Event& e, StepContext* ctx) {
     static_assert(event::index_of<Event> < event::engine_first, "kiln: the loops emit only the Trainer's events");
-    emit_event(event::index_of<Event>, &e, ctx);
+    if (const Deliver d = deliveries_[event::index_of<Event>]) d(*this, &e, ctx);
   }
   /// As emit(), outside a loop's steps (the sanity check's start and end, teardown): the hook's
   /// StepContext refuses ctx.log, since a value logged there would reach no logger.
   template <class Event>
   void emit_outside_loop(const Event& e, Stage stage) {
     static_assert(event::index_of<Event> < event::engine_first, "kiln: the loops emit only the Trainer's events");
-    StepContext ctx(outside_wiring(stage));
-    emit_event(event::index_of<Event>, &e, &ctx);
+    if (const Deliver d = deliveries_[event::index_of<Event>]) {
+      StepContext ctx(outside_wiring(stage));
+      d(*this, &e, &ctx);
+    }
   }
 
   /// The StepContext of steps of `stage` that advance `s` and log into `logs`.
@@ -77,8 +110,7 @@ class LoopHost {
   virtual std::filesystem::path checkpoint_dir() = 0;
   virtual void save_checkpoint(const std::filesystem::path& path) = 0;
 
-  // The profiler: `profiling` is false when the Trainer has none, and the probes then do nothing.
-  bool profiling = false;
+  // The profiler.
   class Scope {
    public:
     Scope() = default;
@@ -92,46 +124,32 @@ class LoopHost {
     LoopHost* h_ = nullptr;
     void* s_ = nullptr;
   };
-  /// Times the enclosing scope as profiler action `action` (detail::action_id).
-  [[nodiscard]] Scope profile(std::size_t action) { return profiling ? Scope(this, open_scope(action)) : Scope(); }
+  /// Times the enclosing scope as the profiler's action Name ("backward", ...).
+  template <ActionName Name>
+  [[nodiscard]] Scope profile() {
+    return profiling ? Scope(this, open_scope(action_id<Name>())) : Scope();
+  }
+  /// The number of action Name for BatchSource::step, or BatchSource::untimed without a profiler.
+  template <ActionName Name>
+  std::size_t action() const {
+    return profiling ? action_id<Name>() : BatchSource::untimed;
+  }
   virtual void record(std::size_t action, double seconds) = 0;
   virtual void mark_train_batch(std::int64_t global_step, bool begin) = 0;
 
  protected:
+  /// A Trainer event's handlers for `event` and ctx; null where nothing takes the event.
+  using Deliver = void (*)(LoopHost&, const void* event, StepContext* ctx);
+  /// `deliveries`: one entry per Trainer event (event::index_of), living as long as the host.
+  LoopHost(const TrainerConfig& config, Session& session, const Deliver* deliveries, bool profiling)
+      : config(config), session(session), profiling(profiling), deliveries_(deliveries) {}
   ~LoopHost() = default;
-  virtual void emit_event(std::size_t index, const void* event, StepContext* ctx) = 0;
   virtual StepContext::Wiring outside_wiring(Stage stage) = 0;
   virtual void* open_scope(std::size_t action) = 0;
   virtual void close_scope(void* scope) = 0;
-};
 
-/// Called for each batch of BatchSource::each, which is BatchSource's current batch meanwhile.
-class BatchBody {
- public:
-  virtual void batch() = 0;
-
- protected:
-  ~BatchBody() = default;
-};
-
-/// One stage's data as this rank sees it, with the module's step for it (training_step,
-/// validation_step, ...). The Trainer makes one per data type (trainer/loop_host_impl.hpp).
-class BatchSource {
- public:
-  /// No profiler action: step() times nothing.
-  static constexpr std::size_t untimed = std::numeric_limits<std::size_t>::max();
-  /// The number of batches, when the data knows it.
-  virtual std::optional<std::int64_t> size() = 0;
-  /// A distributed sampler's epoch (the same shuffle when a run resumes); no-op for other data.
-  virtual void set_epoch(std::int64_t epoch) = 0;
-  /// detail::for_each_batch over the data, calling body.batch() for each batch.
-  virtual void each(State& s, std::int64_t limit, std::int64_t skip, BatchBody& body) = 0;
-  /// The step on the current batch, moved to the device and cast, under the precision's
-  /// autocast, timed as `action`; returns what it returned (an undefined tensor for none).
-  virtual at::Tensor step(StepContext& ctx, std::size_t action) = 0;
-
- protected:
-  ~BatchSource() = default;
+ private:
+  const Deliver* deliveries_;
 };
 
 }  // namespace kiln::detail

@@ -31,6 +31,11 @@ class HandlerSet<std::tuple<Cs...>, std::tuple<Ls...>> {
   template <class T>
   static constexpr bool is_logger = (std::is_same_v<T, Ls> || ...);
 
+  /// True when a callback, a logger or Module's on_<event> hook takes Event.
+  template <class Event, class Owner, class Module>
+  static constexpr bool handles = (Handles<Cs, Event, Owner> || ...) || (Handles<Ls, Event, Owner> || ...) ||
+                                  module_hook<Event>::template callable<Module>;
+
   /// Each listed type from the argument of that type, else default-constructed.
   template <class... Args>
   explicit HandlerSet(Args&&... args)

@@ -25,9 +25,8 @@ namespace kiln::detail {
 template <class Ctx, class Module>
 class TrainerLoopHost final : public LoopHost {
  public:
-  TrainerLoopHost(Ctx c, Module& module) : LoopHost(c.config, c.session), c_(c), module_(module) {
-    profiling = Ctx::profiling;
-  }
+  TrainerLoopHost(Ctx c, Module& module)
+      : LoopHost(c.config, c.session, deliveries.data(), Ctx::profiling), c_(c), module_(module) {}
 
   StepContext::Wiring wiring(State& s, Stage stage, LogBuffer& logs) override { return c_.wiring(s, stage, logs); }
   void publish(const MetricMap& values, const LogBuffer& logs) override { c_.hub.publish(values, logs); }
@@ -50,17 +49,21 @@ class TrainerLoopHost final : public LoopHost {
   Ctx& parts() { return c_; }
 
  private:
-  using Deliver = void (*)(TrainerLoopHost&, const void*, StepContext*);
   template <class Event>
-  static void deliver(TrainerLoopHost& h, const void* e, StepContext* ctx) {
-    h.c_.emit(*static_cast<const Event*>(e), &h.module_, ctx);
+  static void deliver(LoopHost& h, const void* e, StepContext* ctx) {
+    auto& self = static_cast<TrainerLoopHost&>(h);
+    self.c_.emit(*static_cast<const Event*>(e), &self.module_, ctx);
   }
-  /// One entry per Trainer event (kiln::event::all up to the Engine's own).
+  /// One entry per Trainer event (kiln::event::all up to the Engine's own); null for an event no
+  /// callback, logger or module hook takes, which then costs neither a call nor code.
   static constexpr auto deliveries = []<std::size_t... I>(std::index_sequence<I...>) {
-    return std::array<Deliver, sizeof...(I)>{&deliver<std::tuple_element_t<I, event::all>>...};
+    return std::array<Deliver, sizeof...(I)>{[] {
+      using Event = std::tuple_element_t<I, event::all>;
+      if constexpr (Ctx::template handled<Event, Module>) return &deliver<Event>;
+      else return Deliver{};
+    }()...};
   }(std::make_index_sequence<event::engine_first>{});
 
-  void emit_event(std::size_t index, const void* e, StepContext* ctx) override { deliveries[index](*this, e, ctx); }
   StepContext::Wiring outside_wiring(Stage stage) override { return c_.outside_wiring(stage); }
   void* open_scope(std::size_t action) override {
     if constexpr (Ctx::profiling) return new auto(c_.profiler.scope(action));
