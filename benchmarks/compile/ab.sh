@@ -26,14 +26,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-cxx=${CXX:-g++}
-flags=(-O3 -DNDEBUG -std=gnu++20 -D_GLIBCXX_USE_CXX11_ABI=1
-       -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
-       -DBOOST_ALL_NO_LIB -DGFLAGS_IS_A_DLL=0 -DGLOG_CUSTOM_PREFIX_SUPPORT
-       -DUSE_C10D_GLOO -DUSE_DISTRIBUTED -DUSE_RPC -DUSE_TENSORPIPE
-       -isystem /usr/include/torch/csrc/api/include)
-# shellcheck disable=SC2206
-[[ -n ${EXTRA_FLAGS:-} ]] && flags+=($EXTRA_FLAGS)
+# shellcheck source=benchmarks/compile/flags.sh
+source "$here/flags.sh"  # cxx, flags
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
