@@ -42,8 +42,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 # shellcheck source=benchmarks/compile/flags.sh
-source "$here/flags.sh"  # cxx, flags
-flags+=(-I "$root/include")
+source "$here/flags.sh"  # cxx, flags, extra_flags
+flags+=(-I "$root/include" "${extra_flags[@]}")
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
