@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <limits>
 #include <optional>
+#include <type_traits>
 
 #include <ATen/core/Tensor.h>
 #include <torch/optim/optimizer.h>
@@ -66,17 +67,23 @@ class LoopHost {
   /// False when the Trainer has no profiler: the probes below then do nothing.
   const bool profiling;
 
+  /// The events the loops send: the Trainer's, but for setup and exception, which the Trainer
+  /// sends itself (trainer/run_guard.hpp, loops/loop_context.hpp).
+  template <class Event>
+  static constexpr bool loop_event = event::index_of<Event> < event::engine_first &&
+                                     !std::is_same_v<Event, event::setup> && !std::is_same_v<Event, event::exception>;
+
   /// Sends `e` to the callbacks, the loggers, then the module's on_<event> hook (given ctx).
   template <class Event>
   void emit(const Event& e, StepContext* ctx) {
-    static_assert(event::index_of<Event> < event::engine_first, "kiln: the loops emit only the Trainer's events");
+    static_assert(loop_event<Event>, "kiln: the loops send the Trainer's events other than setup and exception");
     if (const Deliver d = deliveries_[event::index_of<Event>]) d(*this, &e, ctx);
   }
   /// As emit(), outside a loop's steps (the sanity check's start and end, teardown): the hook's
   /// StepContext refuses ctx.log, since a value logged there would reach no logger.
   template <class Event>
   void emit_outside_loop(const Event& e, Stage stage) {
-    static_assert(event::index_of<Event> < event::engine_first, "kiln: the loops emit only the Trainer's events");
+    static_assert(loop_event<Event>, "kiln: the loops send the Trainer's events other than setup and exception");
     if (const Deliver d = deliveries_[event::index_of<Event>]) {
       StepContext ctx(outside_wiring(stage));
       d(*this, &e, &ctx);

@@ -55,11 +55,12 @@ class TrainerLoopHost final : public LoopHost {
     self.c_.emit(*static_cast<const Event*>(e), &self.module_, ctx);
   }
   /// One entry per Trainer event (kiln::event::all up to the Engine's own); null for an event no
-  /// callback, logger or module hook takes, which then costs neither a call nor code.
+  /// callback, logger or module hook takes, which then costs neither a call nor code, and for
+  /// those the loops do not send.
   static constexpr auto deliveries = []<std::size_t... I>(std::index_sequence<I...>) {
     return std::array<Deliver, sizeof...(I)>{[] {
       using Event = std::tuple_element_t<I, event::all>;
-      if constexpr (Ctx::template handled<Event, Module>) return &deliver<Event>;
+      if constexpr (loop_event<Event> && Ctx::template handled<Event, Module>) return &deliver<Event>;
       else return Deliver{};
     }()...};
   }(std::make_index_sequence<event::engine_first>{});
