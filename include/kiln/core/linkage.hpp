@@ -7,8 +7,8 @@
 // Separate compilation: define KILN_SEPARATE_COMPILATION in every translation unit (linking
 // kiln::separate does it) and compile <kiln/src.hpp> in exactly one. Headers then only declare
 // those functions (checkpoint I/O, the CSV logger, the log buffer, ...), which cut the first
-// example's compile time by a fifth to a quarter (benchmarks/RESULTS.md, "Compile time"). Templates stay in
-// the headers either way.
+// example's compile time by a fifth to a quarter (benchmarks/RESULTS.md, "Compile time").
+// Templates stay in the headers either way.
 #define KILN_LINKAGE_SEEN 1
 #if defined(KILN_SEPARATE_COMPILATION)
 #define KILN_DECL

@@ -114,9 +114,9 @@ class Loader {
   auto begin() { return loader_->begin(); }
   auto end() { return loader_->end(); }
 
-  /// The Trainer calls this (detail::rank_range) with the strategy's rank and world size: a loader made before kiln's own
-  /// launcher started the ranks (config.devices) takes its shard from the next epoch on. Rank
-  /// and world size given in the options are kept.
+  /// The Trainer calls this (detail::rank_range) with the strategy's rank and world size: a
+  /// loader made before kiln's own launcher started the ranks (config.devices) takes its shard
+  /// from the next epoch on. Rank and world size given in the options are kept.
   void use_ranks(int rank, int world_size) {
     if (explicit_ranks_ || (rank == state_->options.rank && world_size == state_->options.world_size)) return;
     state_->options.rank = rank;

@@ -76,15 +76,13 @@ class LoopHost {
   /// Sends `e` to the callbacks, the loggers, then the module's on_<event> hook (given ctx).
   template <class Event>
   void emit(const Event& e, StepContext* ctx) {
-    static_assert(loop_event<Event>, "kiln: the loops send the Trainer's events other than setup and exception");
-    if (const Deliver d = deliveries_[event::index_of<Event>]) d(*this, &e, ctx);
+    if (const Deliver d = delivery<Event>()) d(*this, &e, ctx);
   }
   /// As emit(), outside a loop's steps (the sanity check's start and end, teardown): the hook's
   /// StepContext refuses ctx.log, since a value logged there would reach no logger.
   template <class Event>
   void emit_outside_loop(const Event& e, Stage stage) {
-    static_assert(loop_event<Event>, "kiln: the loops send the Trainer's events other than setup and exception");
-    if (const Deliver d = deliveries_[event::index_of<Event>]) {
+    if (const Deliver d = delivery<Event>()) {
       StepContext ctx(outside_wiring(stage));
       d(*this, &e, &ctx);
     }
@@ -156,6 +154,12 @@ class LoopHost {
   virtual void close_scope(void* scope) = 0;
 
  private:
+  template <class Event>
+  Deliver delivery() const {
+    static_assert(loop_event<Event>, "kiln: the loops send the Trainer's events other than setup and exception");
+    return deliveries_[event::index_of<Event>];
+  }
+
   const Deliver* deliveries_;
 };
 
