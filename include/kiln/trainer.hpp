@@ -10,14 +10,13 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include <kiln/core/concepts/data_module.hpp>
 #include <kiln/core/concepts/data_source.hpp>
 #include <kiln/core/concepts/training_module.hpp>
 #include <kiln/core/config.hpp>
 #include <kiln/core/diagnostics.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/loops/evaluation_loop.hpp>
 #include <kiln/loops/fit_loop.hpp>
 #include <kiln/loops/loop_context.hpp>

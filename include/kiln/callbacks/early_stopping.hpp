@@ -7,12 +7,12 @@
 #include <optional>
 #include <string>
 
-#include <fmt/format.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/stage.hpp>
 
 namespace kiln {

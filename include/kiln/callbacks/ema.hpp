@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstdint>
 
-#include <fmt/format.h>
 #include <torch/nn/module.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -12,6 +11,7 @@
 #include <kiln/callbacks/detail/averaged_weights.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 
 namespace kiln {
 

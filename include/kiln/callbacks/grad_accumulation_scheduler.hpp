@@ -7,10 +7,9 @@
 #include <map>
 #include <utility>
 
-#include <fmt/format.h>
-
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 
 namespace kiln {
 

@@ -8,13 +8,12 @@
 #include <string>
 #include <typeinfo>
 
-#include <fmt/format.h>
-
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/logging.hpp>
-#include <kiln/util/type_name.hpp>
 #include <kiln/optim/lr_schedulers.hpp>
+#include <kiln/util/type_name.hpp>
 
 namespace kiln {
 

@@ -14,13 +14,13 @@
 #include <typeinfo>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
 #include <kiln/checkpoint/checkpoint_io.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/stage.hpp>
 
 namespace kiln {

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/nn/module.h>
 
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 
 namespace kiln {
 

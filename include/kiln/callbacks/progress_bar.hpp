@@ -9,11 +9,11 @@
 #include <string>
 #include <utility>
 
-#include <fmt/format.h>
 #include <sys/ioctl.h>  // TIOCGWINSZ: the terminal's width
 #include <unistd.h>     // isatty
 
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/linkage.hpp>
 #include <kiln/core/logging.hpp>
 #include <kiln/core/stage.hpp>

@@ -10,7 +10,6 @@
 #include <variant>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -18,6 +17,7 @@
 #include <kiln/callbacks/detail/averaged_weights.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 
 namespace kiln {
 

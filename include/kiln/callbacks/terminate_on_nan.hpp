@@ -4,10 +4,10 @@
 #include <cmath>
 
 #include <ATen/core/Tensor.h>
-#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 
 namespace kiln {
 

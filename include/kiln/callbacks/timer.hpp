@@ -6,12 +6,12 @@
 #include <optional>
 #include <string>
 
-#include <fmt/format.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/optim/lr_schedulers.hpp>
 
 namespace kiln {

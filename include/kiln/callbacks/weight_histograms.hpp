@@ -4,10 +4,9 @@
 #include <cstdint>
 #include <string>
 
-#include <fmt/format.h>
-
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/policies.hpp>
 #include <kiln/loggers/tensorboard_logger.hpp>
 

@@ -1,28 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/checkpoint/checkpoint_io.hpp — atomic checkpoint writes, checked reads, and module state by parameter name.
 #pragma once
-#include <algorithm>
-#include <array>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
-#include <set>
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
-#include <fmt/format.h>
 #include <torch/nn/module.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/linkage.hpp>
 
 namespace kiln {
@@ -37,32 +27,6 @@ struct LoadReport {
 };
 
 namespace detail {
-
-/// The 20 bytes kiln appends to every checkpoint: "KILNCRC1", the CRC-32 (zlib's) of the bytes
-/// before it, and their count (little-endian). PyTorch builds miniz without its CRC checks and
-/// hands the archive's TorchScript text to a parser that can crash on damaged input; checking
-/// this first means only the exact bytes kiln wrote ever reach LibTorch.
-struct CheckpointTrailer {
-  static constexpr std::size_t size = 20;
-  static constexpr char magic[9] = "KILNCRC1";
-  std::uint32_t crc = static_cast<std::uint32_t>(::crc32(0L, Z_NULL, 0));
-  std::uint64_t length = 0;
-  void add(const void* data, std::size_t n) {
-    for (std::size_t done = 0; done < n;) {  // zlib takes 32-bit lengths
-      const auto chunk = static_cast<uInt>(std::min<std::size_t>(n - done, 1u << 30));
-      crc = static_cast<std::uint32_t>(::crc32(crc, static_cast<const Bytef*>(data) + done, chunk));
-      done += chunk;
-    }
-    length += n;
-  }
-  std::array<char, size> bytes() const {
-    std::array<char, size> out{};
-    std::memcpy(out.data(), magic, 8);
-    for (int i = 0; i < 4; ++i) out[8 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
-    for (int i = 0; i < 8; ++i) out[12 + i] = static_cast<char>((length >> (8 * i)) & 0xff);
-    return out;
-  }
-};
 
 /// Receives the bytes of a file being written, in order.
 using ByteSink = std::function<void(const void* data, std::size_t n)>;
@@ -112,6 +76,18 @@ KILN_DECL LoadReport load_weights(torch::nn::Module& m, const std::filesystem::p
 }  // namespace kiln
 
 #if KILN_DEFINITIONS
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
 namespace kiln {
 
 KILN_DECL std::string LoadReport::describe() const {
@@ -128,6 +104,32 @@ KILN_DECL std::string LoadReport::describe() const {
 }
 
 namespace detail {
+
+/// The 20 bytes kiln appends to every checkpoint: "KILNCRC1", the CRC-32 (zlib's) of the bytes
+/// before it, and their count (little-endian). PyTorch builds miniz without its CRC checks and
+/// hands the archive's TorchScript text to a parser that can crash on damaged input; checking
+/// this first means only the exact bytes kiln wrote ever reach LibTorch.
+struct CheckpointTrailer {
+  static constexpr std::size_t size = 20;
+  static constexpr char magic[9] = "KILNCRC1";
+  std::uint32_t crc = static_cast<std::uint32_t>(::crc32(0L, Z_NULL, 0));
+  std::uint64_t length = 0;
+  void add(const void* data, std::size_t n) {
+    for (std::size_t done = 0; done < n;) {  // zlib takes 32-bit lengths
+      const auto chunk = static_cast<uInt>(std::min<std::size_t>(n - done, 1u << 30));
+      crc = static_cast<std::uint32_t>(::crc32(crc, static_cast<const Bytef*>(data) + done, chunk));
+      done += chunk;
+    }
+    length += n;
+  }
+  std::array<char, size> bytes() const {
+    std::array<char, size> out{};
+    std::memcpy(out.data(), magic, 8);
+    for (int i = 0; i < 4; ++i) out[8 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+    for (int i = 0; i < 8; ++i) out[12 + i] = static_cast<char>((length >> (8 * i)) & 0xff);
+    return out;
+  }
+};
 
 KILN_DECL void write_file_atomically(const std::filesystem::path& path, const std::function<void(const ByteSink&)>& produce,
                                      bool with_trailer, const char* what) {

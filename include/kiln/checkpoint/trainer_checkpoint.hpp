@@ -12,19 +12,19 @@
 #include <vector>
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <fmt/format.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <torch/version.h>
 
 #include <kiln/checkpoint/checkpoint_io.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/hparams.hpp>
 #include <kiln/core/linkage.hpp>
-#include <kiln/trainer/log_buffer.hpp>
 #include <kiln/core/optimizer_config.hpp>
 #include <kiln/core/state.hpp>
 #include <kiln/core/version.hpp>
+#include <kiln/trainer/log_buffer.hpp>
 #include <kiln/util/seed.hpp>
 
 namespace kiln::detail {

@@ -10,11 +10,11 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <kiln/cli/schema.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 
 namespace kiln::cli {
 

@@ -15,7 +15,6 @@
 #include <type_traits>
 #include <vector>
 
-#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <kiln/cli/arguments.hpp>
@@ -24,6 +23,7 @@
 #include <kiln/core/diagnostics.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/hparams.hpp>
 #include <kiln/core/policies.hpp>
 #include <kiln/trainer.hpp>

@@ -8,13 +8,13 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <kiln/cli/values.hpp>
 #include <kiln/core/config.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/hparams.hpp>
 
 namespace kiln::cli {

@@ -9,10 +9,10 @@
 #include <string>
 #include <type_traits>
 
-#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <kiln/core/config.hpp>
+#include <kiln/core/format.hpp>
 
 namespace kiln::cli {
 

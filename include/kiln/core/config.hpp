@@ -7,9 +7,8 @@
 #include <optional>
 #include <string>
 
-#include <fmt/format.h>
-
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/linkage.hpp>
 
 namespace kiln {

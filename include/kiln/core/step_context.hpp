@@ -7,9 +7,9 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/logging.hpp>
 #include <kiln/core/optimizer_config.hpp>
 #include <kiln/core/state.hpp>

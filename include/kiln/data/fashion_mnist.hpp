@@ -10,12 +10,12 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/data/datasets/base.h>
 #include <torch/data/example.h>
 #include <torch/types.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/data/idx.hpp>
 
 namespace kiln::data {

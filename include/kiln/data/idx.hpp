@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/types.h>
 #include <zlib.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 
 namespace kiln::data {
 

@@ -10,13 +10,13 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/data/dataloader.h>
 #include <torch/data/datasets/base.h>
 #include <torch/data/transforms/stack.h>
 #include <torch/types.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/data/sampler.hpp>
 #include <kiln/strategy/environment.hpp>
 #include <kiln/util/threads.hpp>

@@ -8,11 +8,11 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/data/samplers/base.h>
 #include <torch/serialize/archive.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 
 namespace kiln::data {
 

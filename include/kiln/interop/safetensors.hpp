@@ -13,11 +13,11 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <kiln/checkpoint/checkpoint_io.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/interop/torch_file.hpp>
 
 // The format (https://github.com/huggingface/safetensors, "Format"): an 8-byte little-endian

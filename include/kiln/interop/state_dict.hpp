@@ -4,12 +4,12 @@
 #include <filesystem>
 #include <string>
 
-#include <fmt/format.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
 #include <kiln/checkpoint/checkpoint_io.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/tensor_dict.hpp>
 #include <kiln/interop/safetensors.hpp>
 #include <kiln/interop/torch_file.hpp>

@@ -7,11 +7,11 @@
 #include <vector>
 
 #include <caffe2/serialize/inline_container.h>
-#include <fmt/format.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 
 #include <kiln/checkpoint/checkpoint_io.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/tensor_dict.hpp>
 #include <kiln/interop/detail/unpickler.hpp>
 

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -12,10 +11,9 @@
 #include <variant>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/hparams.hpp>
 #include <kiln/core/linkage.hpp>
 #include <kiln/core/logging.hpp>
@@ -86,6 +84,8 @@ class CsvLogger {
 }  // namespace kiln
 
 #if KILN_DEFINITIONS
+#include <fstream>
+
 namespace kiln {
 
 KILN_DECL void CsvLogger::log_hyperparams(const HParams& hparams) {

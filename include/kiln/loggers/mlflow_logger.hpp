@@ -18,12 +18,12 @@
 #include <utility>
 #include <variant>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <kiln/callbacks/model_checkpoint.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/hparams.hpp>
 #include <kiln/core/logging.hpp>
 #include <kiln/core/policies.hpp>

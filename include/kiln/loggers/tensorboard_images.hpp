@@ -6,12 +6,12 @@
 #include <string>
 #include <string_view>
 
-#include <fmt/format.h>
 #include <png.h>
 
 #include <ATen/ATen.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/loggers/tensorboard_logger.hpp>
 
 namespace kiln {

@@ -19,12 +19,11 @@
 
 #include <unistd.h>  // gethostname, getpid: the events file's name
 
-#include <fmt/format.h>
-
 #include <ATen/ATen.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/hparams.hpp>
 #include <kiln/core/logging.hpp>
 #include <kiln/loggers/detail/crc32c.hpp>

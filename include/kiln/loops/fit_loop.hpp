@@ -26,11 +26,11 @@
 #include <string>
 #include <utility>
 
-#include <fmt/format.h>
 #include <torch/utils.h>
 
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/loops/batches.hpp>
 #include <kiln/loops/evaluation_loop.hpp>
 #include <kiln/loops/optimization.hpp>

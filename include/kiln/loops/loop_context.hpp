@@ -5,13 +5,13 @@
 #include <utility>
 
 #include <ATen/core/Tensor.h>
-#include <fmt/format.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
 #include <kiln/core/config.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/hparams.hpp>
 #include <kiln/core/stage.hpp>
 #include <kiln/core/state.hpp>

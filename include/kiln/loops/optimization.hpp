@@ -4,14 +4,14 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/optim/optimizer.h>
 
 #include <kiln/core/config.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/linkage.hpp>
-#include <kiln/trainer/log_buffer.hpp>
 #include <kiln/core/optimizer_config.hpp>
+#include <kiln/trainer/log_buffer.hpp>
 #include <kiln/util/torch_compat.hpp>
 
 namespace kiln::detail {

@@ -11,8 +11,8 @@
 #include <utility>
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
 
+#include <kiln/core/format.hpp>
 #include <kiln/metrics/metric.hpp>
 
 namespace kiln::metrics {

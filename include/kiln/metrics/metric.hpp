@@ -10,9 +10,9 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/strategy/collectives.hpp>
 
 namespace kiln::metrics {

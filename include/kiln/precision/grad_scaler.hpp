@@ -8,10 +8,10 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
 #include <torch/optim/optimizer.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 
 namespace kiln {
 

@@ -7,14 +7,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-
-#include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/stage.hpp>
 #include <kiln/profiler/profiler.hpp>
 
@@ -96,12 +93,7 @@ class ProfilerImpl<Simple> {
     const std::string table = report(stage);
     if (opt_.print) std::fputs(("\n" + table).c_str(), stdout);
     const auto dir = opt_.dirpath.value_or(log_dir);
-    const auto path = dir / fmt::format("{}-{}.txt", to_string(stage), opt_.filename);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    std::ofstream out(path);
-    out << table;
-    if (!out.good()) throw Error(fmt::format("kiln: cannot write the profiler report {}", path.string()));
+    detail::write_profile(dir / fmt::format("{}-{}.txt", to_string(stage), opt_.filename), table, "report");
   }
   const std::vector<Stats>& stats() const { return stats_; }
 

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -13,10 +12,10 @@
 #include <vector>
 
 #include <ATen/record_function.h>
-#include <fmt/format.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/stage.hpp>
 #include <kiln/profiler/profiler.hpp>
 
@@ -86,11 +85,7 @@ class ProfilerImpl<Torch> {
     if (!rank_zero || trace_.empty()) return;
     const auto dir = opt_.dirpath.value_or(log_dir);
     const auto path = dir / fmt::format("fit-{}.json", opt_.filename);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    std::ofstream out(path);
-    out << trace_;
-    if (!out.good()) throw Error(fmt::format("kiln: cannot write the profiler trace {}", path.string()));
+    detail::write_profile(path, trace_, "trace");
     fmt::print("kiln: Torch profiler: training steps {} to {} in {}\n", first_ + 1, first_ + steps_, path.string());
   }
   /// The trace recorded so far (empty until the window closes).

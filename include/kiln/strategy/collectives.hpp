@@ -10,11 +10,11 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>  // in 2.x it includes Backend.hpp
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/strategy/environment.hpp>
 #include <kiln/util/torch_compat.hpp>
 

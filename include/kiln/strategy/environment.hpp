@@ -4,9 +4,8 @@
 #include <cstdlib>
 #include <string>
 
-#include <fmt/format.h>
-
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 
 namespace kiln {
 

@@ -15,9 +15,8 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 
 extern char** environ;
 

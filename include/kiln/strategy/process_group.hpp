@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <string>
 
-#include <fmt/format.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #if KILN_HAS_GLOO
@@ -19,6 +18,7 @@
 #endif
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/strategy/collectives.hpp>
 #include <kiln/strategy/environment.hpp>
 

@@ -8,13 +8,13 @@
 #include <string>
 #include <tuple>
 
-#include <fmt/format.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
 #include <kiln/checkpoint/state_key.hpp>
 #include <kiln/checkpoint/trainer_checkpoint.hpp>
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/hparams.hpp>
 #include <kiln/trainer/session.hpp>
 

@@ -6,13 +6,12 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include <kiln/core/concepts/data_module.hpp>
 #include <kiln/core/concepts/data_source.hpp>
 #include <kiln/core/concepts/training_module.hpp>
 #include <kiln/core/config.hpp>
 #include <kiln/core/diagnostics.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/stage.hpp>
 #include <kiln/core/step_context.hpp>
 

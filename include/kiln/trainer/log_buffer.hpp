@@ -10,9 +10,9 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/linkage.hpp>
 #include <kiln/core/logging.hpp>
 #include <kiln/core/stage.hpp>

@@ -6,10 +6,9 @@
 #include <string_view>
 #include <utility>
 
-#include <fmt/format.h>
-
 #include <kiln/core/config.hpp>
 #include <kiln/core/events.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/logging.hpp>
 #include <kiln/util/host_allocator.hpp>
 #include <kiln/util/seed.hpp>

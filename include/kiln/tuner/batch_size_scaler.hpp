@@ -9,10 +9,10 @@
 #include <vector>
 
 #include <c10/util/Exception.h>
-#include <fmt/format.h>
 #include <malloc.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/tuner/detail/trial.hpp>
 
 namespace kiln {

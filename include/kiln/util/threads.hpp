@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/util/threads.hpp — how many threads LibTorch's kernels use: the cores this process may use, shared among the processes of its node.
 #pragma once
-#include <dlfcn.h>  // dlsym: omp_set_num_threads from the OpenMP runtime LibTorch loaded, without linking it
-#include <sched.h>  // sched_getaffinity: the cores this process may run on (taskset, cgroups, SLURM)
-
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
@@ -11,9 +8,9 @@
 #include <thread>
 
 #include <ATen/Parallel.h>
-#include <fmt/format.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/linkage.hpp>
 
 namespace kiln {
@@ -52,6 +49,9 @@ KILN_DECL void one_intra_op_thread_here();
 }  // namespace kiln
 
 #if KILN_DEFINITIONS
+#include <dlfcn.h>  // dlsym: omp_set_num_threads from the OpenMP runtime LibTorch loaded, without linking it
+#include <sched.h>  // sched_getaffinity: the cores this process may run on (taskset, cgroups, SLURM)
+
 namespace kiln {
 
 KILN_DECL int usable_cores() {

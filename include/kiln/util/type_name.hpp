@@ -6,8 +6,6 @@
 #include <string>
 #include <typeinfo>
 
-#include <cxxabi.h>
-
 #include <kiln/core/linkage.hpp>
 
 namespace kiln::detail {
@@ -22,6 +20,8 @@ std::string type_name() { return demangle(typeid(T).name()); }
 }  // namespace kiln::detail
 
 #if KILN_DEFINITIONS
+#include <cxxabi.h>
+
 namespace kiln::detail {
 KILN_DECL std::string demangle(const char* mangled) {
   int status = 0;

@@ -8,13 +8,13 @@
 #include <vector>
 
 #include <ATen/core/List.h>
-#include <fmt/format.h>
 #include <torch/nn/module.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/tensor_dict.hpp>
 
 namespace kiln::detail {

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 
 // LibTorch's own torch::pickle_load turns a collections.OrderedDict into None (it expects one only
 // as a tensor's empty backward hooks), and Module.state_dict() is an OrderedDict: so a file written

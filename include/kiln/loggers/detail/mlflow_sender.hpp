@@ -14,9 +14,9 @@
 #include <thread>
 #include <utility>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <kiln/core/format.hpp>
 #include <kiln/loggers/detail/http_client.hpp>
 
 namespace kiln::detail {

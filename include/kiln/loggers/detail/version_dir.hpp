@@ -8,8 +8,7 @@
 #include <string>
 #include <system_error>
 
-#include <fmt/format.h>
-
+#include <kiln/core/format.hpp>
 #include <kiln/core/linkage.hpp>
 
 namespace kiln::detail {

@@ -5,10 +5,10 @@
 #include <string_view>
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 
 namespace kiln::metrics {
 

@@ -5,10 +5,10 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/Device.h>
-#include <fmt/format.h>
 #include <torch/nn/module.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/core/tensor_tree.hpp>
 #include <kiln/precision/detail/defaults.hpp>
 

@@ -4,10 +4,10 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
-#include <fmt/format.h>
 #include <torch/nn/module.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/precision/detail/autocast_guard.hpp>
 #include <kiln/precision/detail/defaults.hpp>
 #include <kiln/util/torch_compat.hpp>

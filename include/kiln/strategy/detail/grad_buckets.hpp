@@ -7,12 +7,12 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
 #include <kiln/core/error.hpp>
+#include <kiln/core/format.hpp>
 #include <kiln/strategy/collectives.hpp>
 #include <kiln/util/torch_compat.hpp>
 
