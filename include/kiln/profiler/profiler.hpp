@@ -83,7 +83,8 @@ namespace detail {
 template <class T>
 inline constexpr bool is_profiler_tag = !requires { ProfilerImpl<T>::kiln_unknown_tag; };
 
-/// Writes a profiler's `report` ("report", "trace") to `path`, creating its folder; an Error names the file.
+/// Writes `text` to `path`, creating its folder; an Error names the file as the profiler
+/// `report` ("report", "trace").
 KILN_DECL void write_profile(const std::filesystem::path& path, std::string_view text, const char* report);
 }  // namespace detail
 
