@@ -15,6 +15,7 @@
 #include <kiln/core/concepts/training_module.hpp>
 #include <kiln/core/config.hpp>
 #include <kiln/core/diagnostics.hpp>
+#include <kiln/core/error.hpp>
 #include <kiln/core/events.hpp>
 #include <kiln/core/format.hpp>
 #include <kiln/loops/evaluation_loop.hpp>

@@ -8,6 +8,7 @@
 
 #include <ATen/ATen.h>
 
+#include <kiln/core/error.hpp>
 #include <kiln/metrics/metric.hpp>
 
 namespace kiln::metrics {

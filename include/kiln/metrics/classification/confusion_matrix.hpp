@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/metrics/classification/confusion_matrix.hpp — ConfusionMatrix (rows: target, columns: prediction).
 #pragma once
+#include <kiln/core/error.hpp>
 #include <kiln/metrics/classification/inputs.hpp>
 #include <kiln/metrics/metric.hpp>
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln/metrics/classification/precision_recall.hpp — Precision, Recall, FBetaScore and F1Score.
 #pragma once
+#include <kiln/core/error.hpp>
 #include <kiln/metrics/classification/stat_scores.hpp>
 
 namespace kiln::metrics {

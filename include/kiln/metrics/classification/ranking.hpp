@@ -3,6 +3,7 @@
 #pragma once
 #include <utility>
 
+#include <kiln/core/error.hpp>
 #include <kiln/metrics/classification/inputs.hpp>
 #include <kiln/metrics/metric.hpp>
 
