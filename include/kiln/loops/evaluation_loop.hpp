@@ -2,6 +2,7 @@
 // kiln/loops/evaluation_loop.hpp — validation, sanity check, test and predict: one pass, no gradients.
 #pragma once
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <utility>
@@ -82,6 +83,7 @@ class EvaluationLoop : BatchBody {
   LogBuffer logs_;
   StepContext ctx_;
   BatchSource* data_ = nullptr;
+  std::size_t action_ = BatchSource::untimed;  ///< the profiler's name for this stage's step
 };
 
 #if KILN_DEFINITIONS
@@ -96,6 +98,9 @@ KILN_DECL MetricMap EvaluationLoop<S>::run(BatchSource& data, const BatchLimit& 
   if (max_batches >= 0) n = n < 0 ? max_batches : std::min(n, max_batches);
   if (n == 0) return {};
   data_ = &data;
+  action_ = S == Stage::test      ? h_.action<"test_step">()
+            : S == Stage::predict ? h_.action<"predict_step">()
+                                  : h_.action<"validation_step">();
   const State& fit = h_.session.state;
   state_.stage = stage_;
   state_.epoch = fit.epoch;
@@ -129,12 +134,8 @@ KILN_DECL MetricMap EvaluationLoop<S>::run(BatchSource& data, const BatchLimit& 
 
 template <Stage S>
 KILN_DECL void EvaluationLoop<S>::batch() {
-  // The profiler's name for this stage's step.
-  const std::size_t action = S == Stage::test      ? h_.action<"test_step">()
-                             : S == Stage::predict ? h_.action<"predict_step">()
-                                                   : h_.action<"validation_step">();
   emit(typename E::batch_start{state_.batch_idx});
-  data_->step(ctx_, action);
+  data_->step(ctx_, action_);
   ++state_.iteration;
   emit(typename E::batch_end{state_.batch_idx});
 }
