@@ -2,15 +2,12 @@
 // kiln/profiler/profiler.hpp — ProfilerImpl<Tag>, one specialization per profiler; the actions profilers time, numbered once per process.
 #pragma once
 #include <cstddef>
-#include <filesystem>
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <type_traits>
 #include <vector>
 
 #include <kiln/core/format.hpp>
-#include <kiln/core/linkage.hpp>
 #include <kiln/util/type_name.hpp>
 
 namespace kiln::detail {
@@ -82,26 +79,6 @@ class ProfilerImpl {
 namespace detail {
 template <class T>
 inline constexpr bool is_profiler_tag = !requires { ProfilerImpl<T>::kiln_unknown_tag; };
-
-/// Writes `text` to `path`, creating its folder; an Error names the file as the profiler
-/// `report` ("report", "trace").
-KILN_DECL void write_profile(const std::filesystem::path& path, std::string_view text, const char* report);
 }  // namespace detail
 
 }  // namespace kiln
-
-#if KILN_DEFINITIONS
-#include <fstream>
-
-#include <kiln/core/error.hpp>
-
-namespace kiln::detail {
-KILN_DECL void write_profile(const std::filesystem::path& path, std::string_view text, const char* report) {
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  std::ofstream out(path);
-  out << text;
-  if (!out.good()) throw Error(fmt::format("kiln: cannot write the profiler {} {}", report, path.string()));
-}
-}  // namespace kiln::detail
-#endif  // KILN_DEFINITIONS

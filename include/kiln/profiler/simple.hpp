@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <kiln/checkpoint/checkpoint_io.hpp>
 #include <kiln/core/format.hpp>
 #include <kiln/core/stage.hpp>
 #include <kiln/profiler/profiler.hpp>
@@ -93,7 +94,9 @@ class ProfilerImpl<Simple> {
     const std::string table = report(stage);
     if (opt_.print) std::fputs(("\n" + table).c_str(), stdout);
     const auto dir = opt_.dirpath.value_or(log_dir);
-    detail::write_profile(dir / fmt::format("{}-{}.txt", to_string(stage), opt_.filename), table, "report");
+    detail::write_file_atomically(dir / fmt::format("{}-{}.txt", to_string(stage), opt_.filename),
+                                  [&](const detail::ByteSink& sink) { sink(table.data(), table.size()); }, false,
+                                  "the profiler report");
   }
   const std::vector<Stats>& stats() const { return stats_; }
 

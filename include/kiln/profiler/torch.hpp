@@ -14,6 +14,7 @@
 #include <ATen/record_function.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
+#include <kiln/checkpoint/checkpoint_io.hpp>
 #include <kiln/core/error.hpp>
 #include <kiln/core/format.hpp>
 #include <kiln/core/stage.hpp>
@@ -85,7 +86,8 @@ class ProfilerImpl<Torch> {
     if (!rank_zero || trace_.empty()) return;
     const auto dir = opt_.dirpath.value_or(log_dir);
     const auto path = dir / fmt::format("fit-{}.json", opt_.filename);
-    detail::write_profile(path, trace_, "trace");
+    detail::write_file_atomically(path, [&](const detail::ByteSink& sink) { sink(trace_.data(), trace_.size()); }, false,
+                                  "the profiler trace");
     fmt::print("kiln: Torch profiler: training steps {} to {} in {}\n", first_ + 1, first_ + steps_, path.string());
   }
   /// The trace recorded so far (empty until the window closes).
